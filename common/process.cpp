@@ -1,0 +1,157 @@
+// process.cpp - see process.hpp.
+#include "process.hpp"
+
+#include <fmt/format.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "error.hpp"
+#include "trace.hpp"
+
+namespace minidocker {
+namespace {
+
+// What crosses the socketpair. SOCK_SEQPACKET keeps it one message.
+struct Message {
+    int error;
+    int exit_code;
+    char text[500];
+};
+
+}  // namespace
+
+SyncChannel::SyncChannel() {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0) {
+        throw_errno("socketpair(AF_UNIX, SOCK_SEQPACKET|SOCK_CLOEXEC)");
+    }
+    parent_end_.reset(fds[0]);
+    child_end_.reset(fds[1]);
+}
+
+void SyncChannel::use_as_parent() { child_end_.reset(); }
+void SyncChannel::use_as_child() { parent_end_.reset(); }
+
+void SyncChannel::send_go() {
+    char go = 'g';
+    // MSG_NOSIGNAL: a child that already failed must not kill us with SIGPIPE;
+    // its report is waiting in the socket and wait_for_exec() will read it.
+    ::send(parent_end_.get(), &go, 1, MSG_NOSIGNAL);
+}
+
+bool SyncChannel::wait_for_go() {
+    char go = 0;
+    ssize_t n;
+    do {
+        n = ::recv(child_end_.get(), &go, 1, 0);
+    } while (n < 0 && errno == EINTR);
+    return n == 1 && go == 'g';
+}
+
+void SyncChannel::report(const ChildFailure& failure) noexcept {
+    Message m{};
+    m.error = failure.error;
+    m.exit_code = failure.exit_code;
+    size_t len = std::min(failure.message.size(), sizeof m.text - 1);
+    std::memcpy(m.text, failure.message.data(), len);
+    ::send(child_end_.get(), &m, sizeof m, MSG_NOSIGNAL);
+}
+
+std::optional<ChildFailure> SyncChannel::wait_for_exec() {
+    Message m{};
+    ssize_t n;
+    do {
+        n = ::recv(parent_end_.get(), &m, sizeof m, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n == 0) {
+        return std::nullopt;  // end-of-file: execve closed the child's end
+    }
+    if (n != static_cast<ssize_t>(sizeof m)) {
+        return ChildFailure{0, exit_runtime_failed, "the container's process died before it could run the command"};
+    }
+    m.text[sizeof m.text - 1] = '\0';
+    return ChildFailure{m.error, m.exit_code, m.text};
+}
+
+pid_t clone_process(unsigned long namespace_flags) {
+    unsigned long flags = namespace_flags | SIGCHLD;
+    // Raw clone with no new stack behaves like fork(): the child continues
+    // from here on a copy of our memory. glibc's clone() wrapper would need a
+    // separate stack and a function; fork() cannot take namespace flags.
+    long pid = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, 0);
+    if (pid == 0) {
+        return 0;  // the child narrates nothing about its own birth
+    }
+    check(pid, fmt::format("clone({})", trace::clone_flags(flags)));
+    return static_cast<pid_t>(pid);
+}
+
+SignalForwarder::SignalForwarder() {
+    sigemptyset(&forwarded_);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD}) {
+        sigaddset(&forwarded_, sig);
+    }
+    sigprocmask(SIG_BLOCK, &forwarded_, &previous_);
+}
+
+SignalForwarder::~SignalForwarder() { sigprocmask(SIG_SETMASK, &previous_, nullptr); }
+
+void SignalForwarder::restore_in_child() const { sigprocmask(SIG_SETMASK, &previous_, nullptr); }
+
+int SignalForwarder::wait_for(pid_t pid) const {
+    int interrupts = 0;
+    for (;;) {
+        int status = 0;
+        pid_t done = ::waitpid(pid, &status, WNOHANG);
+        if (done == pid) {
+            trace::step(fmt::format("waitpid({}) = {}, exit code {}", pid, pid, exit_code_from_status(status)));
+            return status;
+        }
+        if (done < 0 && errno != EINTR) {
+            throw_errno(fmt::format("waitpid({})", pid));
+        }
+        siginfo_t info{};
+        int sig = ::sigwaitinfo(&forwarded_, &info);
+        if (sig < 0 || sig == SIGCHLD) {
+            continue;  // some child changed state: look again
+        }
+        trace::step(fmt::format("kill({}, SIG{}) (forwarded)", pid, sigabbrev_np(sig)));
+        ::kill(pid, sig);
+        // PID 1 of a PID namespace ignores every signal it has no handler
+        // for, so `sleep` as PID 1 survives Ctrl-C. Like `docker stop` after
+        // its grace period, the third interrupt kills it for good.
+        if ((sig == SIGINT || sig == SIGTERM) && ++interrupts == 3) {
+            trace::step(fmt::format("kill({}, SIGKILL) after 3 ignored interrupts", pid));
+            ::kill(pid, SIGKILL);
+        }
+    }
+}
+
+int exit_code_from_status(int status) {
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    if (WIFSIGNALED(status)) {
+        return 128 + WTERMSIG(status);
+    }
+    return exit_runtime_failed;
+}
+
+int exit_code_from_exec_errno(int err) {
+    switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+        return exit_not_found;
+    default:
+        return exit_not_executable;
+    }
+}
+
+}  // namespace minidocker

@@ -1,0 +1,192 @@
+// runtime.cpp - see runtime.hpp.
+#include "runtime.hpp"
+
+#include <fmt/format.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "error.hpp"
+#include "process.hpp"
+#include "trace.hpp"
+
+namespace minidocker {
+
+#ifndef MINIDOCKER_VERSION
+#define MINIDOCKER_VERSION "0.1.0"
+#endif
+
+std::string random_id() {
+    unsigned char bytes[32];
+    if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
+        throw_errno("getrandom(32)");
+    }
+    std::string id;
+    for (unsigned char b : bytes) {
+        id += fmt::format("{:02x}", b);
+    }
+    return id;
+}
+
+Runtime::Runtime(std::string chapter, std::string topic)
+    : program_("ch" + chapter), app_(fmt::format("minidocker chapter {}: {}", chapter, topic), "ch" + chapter) {
+    const char* env_root = std::getenv("MINIDOCKER_ROOT");
+    root_dir_ = env_root != nullptr && *env_root != '\0' ? env_root : "/var/lib/minidocker";
+    app_.add_option("--root", root_dir_, "Where images, containers and volumes live (env MINIDOCKER_ROOT)")
+        ->capture_default_str();
+    app_.add_flag("--trace", trace_, "Narrate every kernel-level step to stderr");
+    app_.set_version_flag("--version", std::string(MINIDOCKER_VERSION) + " (" + program_ + ")");
+    app_.require_subcommand(1);
+
+    run_ = add_command("run", "Run a command in a new container", [this] { return run_container(spec_); });
+    // Like `docker run`: options stop at the first word of the command, so
+    // `run sh -c 'echo hi'` passes -c to sh. `run -- CMD` works too.
+    run_->positionals_at_end();
+    run_->set_help_flag("--help", "Print this help and exit");  // -h is --hostname, as in Docker
+    run_->add_option("command", spec_.command, "The command and its arguments")->required();
+}
+
+CLI::App* Runtime::add_command(const std::string& name, const std::string& help, std::function<int()> action) {
+    CLI::App* sub = app_.add_subcommand(name, help);
+    sub->callback([this, action = std::move(action)] { exit_code_ = action(); });
+    return sub;
+}
+
+int Runtime::main(int argc, char** argv) {
+    try {
+        app_.parse(argc, argv);
+        return exit_code_;
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0) {
+            return app_.exit(e);  // --help, --version
+        }
+        // Name the subcommand in the hint when the error is about one.
+        std::string command = program_;
+        for (const CLI::App* sub : app_.get_subcommands()) {
+            command += " " + sub->get_name();
+        }
+        fmt::print(stderr, "{}: {} (see {} --help)\n", program_, e.what(), command);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "{}: {}\n", program_, e.what());
+    }
+    return exit_runtime_failed;
+}
+
+int Runtime::run_container(Container& c) {
+    trace::enable(trace_);
+    trace::Owner owner("01 run");
+    c.id = random_id();
+    c.hostname = c.id.substr(0, 12);
+    c.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"};
+    if (const char* term = std::getenv("TERM")) {
+        c.env.push_back(std::string("TERM=") + term);
+    }
+
+    // Whatever happens from here on, the features that prepared something
+    // undo it (in reverse order) before we return or throw.
+    struct CleanupOnExit {
+        Runtime& rt;
+        Container& c;
+        ~CleanupOnExit() { rt.cleanup(c); }
+    } cleanup_on_exit{*this, c};
+
+    for (auto& f : features_) {
+        trace::Owner o(f->tag());
+        f->prepare(c);
+    }
+
+    SignalForwarder signals;
+    SyncChannel channel;
+    pid_t pid = clone_process(c.clone_flags);
+    if (pid == 0) {
+        child(c, channel, signals);  // never returns
+    }
+    c.pid = pid;
+    channel.use_as_parent();
+
+    try {
+        for (auto& f : features_) {
+            trace::Owner o(f->tag());
+            f->join(c);
+        }
+    } catch (...) {
+        ::kill(pid, SIGKILL);  // the child waits for "go" and has run nothing yet
+        signals.wait_for(pid);
+        throw;
+    }
+    channel.send_go();
+    std::optional<ChildFailure> failure = channel.wait_for_exec();
+    int status = signals.wait_for(pid);
+    if (failure) {
+        fmt::print(stderr, "{}: {}\n", program_, failure->message);
+        c.exit_code = failure->exit_code;
+    } else {
+        c.exit_code = exit_code_from_status(status);
+    }
+    return c.exit_code;
+}
+
+void Runtime::child(Container& c, SyncChannel& channel, const SignalForwarder& signals) {
+    ChildFailure failure{0, exit_runtime_failed, ""};
+    try {
+        channel.use_as_child();
+        if (!channel.wait_for_go()) {
+            ::_exit(exit_runtime_failed);  // the parent is gone
+        }
+        for (auto& f : features_) {
+            trace::Owner o(f->tag());
+            f->setup_before_root(c);
+        }
+        for (auto& f : features_) {
+            trace::Owner o(f->tag());
+            f->switch_root(c);
+        }
+        for (auto& f : features_) {
+            trace::Owner o(f->tag());
+            f->setup_after_root(c);
+        }
+
+        // The container's environment becomes ours, so execvp() searches the
+        // container's PATH, and the command inherits exactly this environment.
+        ::clearenv();
+        for (std::string& kv : c.env) {
+            ::putenv(kv.data());
+        }
+        std::vector<char*> argv;
+        for (std::string& arg : c.command) {
+            argv.push_back(arg.data());
+        }
+        argv.push_back(nullptr);
+        trace::step(fmt::format("execvp(\"{}\", ...)", c.command[0]));
+        signals.restore_in_child();
+        ::execvp(argv[0], argv.data());
+        // Only reached when execvp failed.
+        int err = errno;
+        failure.error = err;
+        failure.exit_code = exit_code_from_exec_errno(err);
+        if (err == ENOENT && c.command[0].find('/') == std::string::npos) {
+            failure.message = fmt::format("exec \"{}\": executable file not found in $PATH", c.command[0]);
+        } else {
+            failure.message = fmt::format("exec \"{}\": {}", c.command[0], std::strerror(err));
+        }
+    } catch (const std::system_error& e) {
+        failure.error = e.code().value();
+        failure.message = e.what();
+    } catch (const std::exception& e) {
+        failure.message = e.what();
+    }
+    channel.report(failure);
+    ::_exit(failure.exit_code);
+}
+
+void Runtime::cleanup(Container& c) noexcept {
+    for (auto it = features_.rbegin(); it != features_.rend(); ++it) {
+        trace::Owner o((*it)->tag());
+        (*it)->cleanup(c);
+    }
+}
+
+}  // namespace minidocker

@@ -1,0 +1,126 @@
+// runtime.hpp - the skeleton every chapter's program is built on.
+//
+// Introduced in chapter 01, used by every chapter. A chapter's main() builds a
+// Runtime, adds one Feature per chapter so far, and hands over argv:
+//
+//   int main(int argc, char** argv) {
+//       minidocker::Runtime rt{"01", "namespaces"};
+//       rt.add<Namespaces>();   // 01
+//       return rt.main(argc, argv);
+//   }
+//
+// `run` walks a container start through fixed moments, calling every feature
+// at each moment in the order they were added (cleanup in reverse):
+//
+//   prepare            host, before clone    (create cgroup, mount overlay...)
+//   clone              host                  clone() with Container::clone_flags
+//   join               host, after clone     (put the child in its cgroup)
+//   setup_before_root  child, before the root switch (bind volumes)
+//   switch_root        child                 (pivot_root)
+//   setup_after_root   child, after it       (mount /proc, sethostname)
+//   exec               child                 execvp(): the command becomes PID 1
+//   wait, cleanup      host                  (reap, unmount, remove cgroup)
+//
+// In the child nothing throws across the clone: the Runtime catches, sends the
+// failure to the parent over the SyncChannel, and _exits.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace minidocker {
+
+// What the features know about the container being started. Each feature
+// reads what earlier ones wrote and adds its part.
+struct Container {
+    std::string id;                     // 64 hex digits, random
+    std::vector<std::string> command;   // argv of the user's command
+    std::vector<std::string> env;       // its environment, "K=V"
+    std::string hostname;               // for the UTS namespace
+    unsigned long clone_flags = 0;      // CLONE_NEW* flags for clone()
+    pid_t pid = -1;                     // the container's PID 1, as the host sees it
+    int exit_code = -1;                 // after wait: Docker-style exit code
+};
+
+class Runtime;
+
+class Feature {
+public:
+    // tag: the trace prefix, "01 namespaces".
+    explicit Feature(std::string tag) : tag_(std::move(tag)) {}
+    virtual ~Feature() = default;
+    Feature(const Feature&) = delete;
+    Feature& operator=(const Feature&) = delete;
+
+    const std::string& tag() const { return tag_; }
+
+    // Command line: options of `run`, and whole new subcommands.
+    virtual void add_run_options(CLI::App& /*run*/) {}
+    virtual void add_commands(Runtime& /*rt*/) {}
+
+    // The moments of a container start (see the top of this file).
+    virtual void prepare(Container& /*c*/) {}
+    virtual void join(Container& /*c*/) {}
+    virtual void setup_before_root(Container& /*c*/) {}
+    virtual void switch_root(Container& /*c*/) {}
+    virtual void setup_after_root(Container& /*c*/) {}
+    // Host, after wait, and also when a later moment failed. Must not throw.
+    virtual void cleanup(Container& /*c*/) noexcept {}
+
+private:
+    std::string tag_;
+};
+
+class Runtime {
+public:
+    // chapter: "01"; topic: "namespaces". The program is called "ch01".
+    Runtime(std::string chapter, std::string topic);
+
+    template <class F>
+    F& add() {
+        auto feature = std::make_unique<F>();
+        F& ref = *feature;
+        features_.push_back(std::move(feature));
+        ref.add_run_options(*run_);
+        ref.add_commands(*this);
+        return ref;
+    }
+
+    // Parses argv, runs the chosen subcommand, returns the exit code.
+    // Prints errors as one line: "ch01: <what went wrong>".
+    int main(int argc, char** argv);
+
+    // A subcommand whose action returns the program's exit code.
+    CLI::App* add_command(const std::string& name, const std::string& help, std::function<int()> action);
+
+    CLI::App& app() { return app_; }
+    const Container& spec() const { return spec_; }  // what `run`'s options say
+    const std::string& program() const { return program_; }
+    const std::string& root_dir() const { return root_dir_; }
+
+    // Starts the container described by `c` and waits for it: the moments.
+    int run_container(Container& c);
+
+private:
+    void child(Container& c, class SyncChannel& channel, const class SignalForwarder& signals);
+    void cleanup(Container& c) noexcept;
+
+    std::string program_;
+    CLI::App app_;
+    CLI::App* run_ = nullptr;
+    std::string root_dir_;
+    bool trace_ = false;
+    Container spec_;  // what `run`'s options describe
+    int exit_code_ = 0;
+    std::vector<std::unique_ptr<Feature>> features_;
+};
+
+// 64 random hex digits, the way Docker names containers.
+std::string random_id();
+
+}  // namespace minidocker
