@@ -2,6 +2,7 @@
 #include "runtime.hpp"
 
 #include <fmt/format.h>
+#include <linux/close_range.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -62,6 +63,10 @@ int Runtime::main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) {
             return app_.exit(e);  // --help, --version
+        }
+        if (app_.get_subcommands().empty() && !app_.remaining().empty()) {
+            fmt::print(stderr, "{}: unknown command \"{}\" (see {} --help)\n", program_, app_.remaining()[0], program_);
+            return exit_runtime_failed;
         }
         // Name the subcommand in the hint when the error is about one.
         std::string command = program_;
@@ -160,6 +165,10 @@ void Runtime::child(Container& c, SyncChannel& channel, const SignalForwarder& s
             argv.push_back(arg.data());
         }
         argv.push_back(nullptr);
+        // Descriptors we inherited from our caller (a shell's, a CI's) must
+        // not reach the container: mark all but 0, 1, 2 close-on-exec. Ours
+        // already are, including the channel, which stays open until execvp.
+        check(::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)");
         trace::step(fmt::format("execvp(\"{}\", ...)", c.command[0]));
         signals.restore_in_child();
         ::execvp(argv[0], argv.data());

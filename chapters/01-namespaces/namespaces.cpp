@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <sstream>
+#include <algorithm>
 
 #include "error.hpp"
 #include "fd.hpp"
@@ -34,9 +34,11 @@ unsigned long parse_namespace_list(const std::string& list) {
         {"ipc", CLONE_NEWIPC}, {"net", CLONE_NEWNET}, {"cgroup", CLONE_NEWCGROUP},
     };
     unsigned long flags = 0;
-    std::stringstream words(list);
-    std::string word;
-    while (std::getline(words, word, ',')) {
+    size_t start = 0;
+    while (start <= list.size() && !list.empty()) {
+        size_t comma = std::min(list.find(',', start), list.size());
+        std::string word = list.substr(start, comma - start);
+        start = comma + 1;
         unsigned long flag = 0;
         for (const auto& k : known) {
             if (word == k.name) {

@@ -1,0 +1,291 @@
+// harness.cpp - see harness.hpp. Also main(): reads --binary= and --probe=.
+#include "harness.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace fs = std::filesystem;
+
+namespace minidocker::test {
+namespace {
+
+std::string binary_path;
+std::string probe;
+std::string current_root;
+
+double now() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+std::vector<char*> c_argv(const std::vector<std::string>& argv) {
+    std::vector<char*> out;
+    for (const std::string& a : argv) {
+        out.push_back(const_cast<char*>(a.c_str()));
+    }
+    out.push_back(nullptr);
+    return out;
+}
+
+// Each test gets its own --root, created before and removed after it.
+class StateRootListener : public ::testing::EmptyTestEventListener {
+    void OnTestStart(const ::testing::TestInfo&) override {
+        char tmpl[] = "/tmp/minidocker-test-XXXXXX";
+        current_root = ::mkdtemp(tmpl);
+    }
+    void OnTestEnd(const ::testing::TestInfo&) override {
+        std::error_code ec;
+        fs::remove_all(current_root, ec);
+        current_root.clear();
+    }
+};
+
+}  // namespace
+
+const std::string& binary() { return binary_path; }
+const std::string& probe_path() { return probe; }
+const std::string& state_root() { return current_root; }
+
+std::string chapter_of_binary() {
+    std::string name = fs::path(binary_path).filename();
+    return name.size() >= 4 ? name.substr(2, 2) : "";
+}
+
+bool never_skip() {
+    const char* v = std::getenv("MINIDOCKER_NO_SKIP");
+    return v != nullptr && std::string(v) == "1";
+}
+
+Result run(const std::vector<std::string>& argv, const std::string& input, double timeout) {
+    int in[2], out[2], err[2];
+    if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC)) {
+        throw std::runtime_error("pipe2 failed");
+    }
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(in[0], 0);
+        ::dup2(out[1], 1);
+        ::dup2(err[1], 2);
+        auto args = c_argv(argv);
+        ::execvp(args[0], args.data());
+        ::_exit(127);
+    }
+    ::close(in[0]);
+    ::close(out[1]);
+    ::close(err[1]);
+    if (!input.empty()) {
+        [[maybe_unused]] ssize_t n = ::write(in[1], input.data(), input.size());
+    }
+    ::close(in[1]);
+
+    Result r;
+    pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    std::string* sinks[2] = {&r.out, &r.err};
+    int open_pipes = 2;
+    double deadline = now() + timeout;
+    bool killed = false;
+    while (open_pipes > 0) {
+        int left_ms = static_cast<int>((deadline - now()) * 1000);
+        if (left_ms <= 0 && !killed) {
+            ::kill(pid, SIGKILL);
+            killed = true;
+        }
+        if (::poll(fds, 2, std::max(left_ms, 100)) < 0) {
+            continue;
+        }
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP))) {
+                char buf[4096];
+                ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+                if (n <= 0) {
+                    ::close(fds[i].fd);
+                    fds[i].fd = -1;
+                    --open_pipes;
+                } else {
+                    sinks[i]->append(buf, static_cast<size_t>(n));
+                }
+            }
+        }
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (killed) {
+        ADD_FAILURE() << "timed out after " << timeout << "s: " << argv[0];
+    }
+    return r;
+}
+
+std::vector<std::string> runtime_argv(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {binary_path, "--root", current_root};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
+Result runtime(const std::vector<std::string>& args, double timeout) {
+    return run(runtime_argv(args), "", timeout);
+}
+
+Background::Background(const std::vector<std::string>& argv) {
+    out_path_ = current_root + "/.bg-out-" + std::to_string(::getpid()) + "-" + std::to_string(now());
+    err_path_ = out_path_ + ".err";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        int fd_out = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int fd_err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int fd_in = ::open("/dev/null", O_RDONLY);
+        ::dup2(fd_in, 0);
+        ::dup2(fd_out, 1);
+        ::dup2(fd_err, 2);
+        auto args = c_argv(argv);
+        ::execvp(args[0], args.data());
+        ::_exit(127);
+    }
+}
+
+Background::~Background() {
+    if (!reaped_ && pid_ > 0) {
+        // Kill the container first (PID 1 ignores most signals), then the runtime.
+        for (const std::string& child : lines(read_file("/proc/" + std::to_string(pid_) + "/task/" +
+                                                        std::to_string(pid_) + "/children"))) {
+            for (std::istringstream in(child); in;) {
+                pid_t c = 0;
+                if (in >> c) {
+                    ::kill(c, SIGKILL);
+                }
+            }
+        }
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+}
+
+pid_t Background::container_pid(const std::string& comm, double timeout) {
+    double deadline = now() + timeout;
+    std::string children_path = "/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) + "/children";
+    while (now() < deadline) {
+        std::istringstream children(read_file(children_path));
+        pid_t child = 0;
+        while (children >> child) {
+            if (trim(read_file("/proc/" + std::to_string(child) + "/comm")) == comm) {
+                return child;
+            }
+        }
+        ::usleep(10000);
+    }
+    ADD_FAILURE() << "no child named " << comm << " of " << pid_ << " after " << timeout << "s; stderr: "
+                  << read_file(err_path_);
+    return -1;
+}
+
+void Background::signal(int sig) { ::kill(pid_, sig); }
+
+Result Background::wait(double timeout) {
+    double deadline = now() + timeout;
+    int status = 0;
+    while (!reaped_) {
+        pid_t done = ::waitpid(pid_, &status, WNOHANG);
+        if (done == pid_) {
+            reaped_ = true;
+            code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        } else if (now() > deadline) {
+            ADD_FAILURE() << "background process " << pid_ << " still running after " << timeout << "s";
+            return Result{};
+        } else {
+            ::usleep(10000);
+        }
+    }
+    return Result{code_, read_file(out_path_), read_file(err_path_)};
+}
+
+Background start(const std::vector<std::string>& args) { return Background(runtime_argv(args)); }
+
+bool wait_for_handler(pid_t pid, int sig, double timeout) {
+    double deadline = now() + timeout;
+    while (now() < deadline) {
+        for (const std::string& line : lines(read_file("/proc/" + std::to_string(pid) + "/status"))) {
+            if (line.rfind("SigCgt:", 0) == 0 && (std::stoull(trim(line.substr(7)), nullptr, 16) >> (sig - 1)) & 1) {
+                return true;
+            }
+        }
+        ::usleep(5000);
+    }
+    ADD_FAILURE() << "process " << pid << " installed no handler for signal " << sig << " in " << timeout << "s";
+    return false;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::string ns_link(const std::string& pid, const std::string& type) {
+    std::string path = "/proc/" + pid + "/ns/" + type;
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+    return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
+}
+
+std::string trim(const std::string& s) {
+    size_t b = s.find_first_not_of(" \t\n");
+    size_t e = s.find_last_not_of(" \t\n");
+    return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> lines(const std::string& s) {
+    std::vector<std::string> out;
+    std::istringstream in(s);
+    for (std::string line; std::getline(in, line);) {
+        out.push_back(line);
+    }
+    return out;
+}
+
+TempDir::TempDir() {
+    char tmpl[] = "/tmp/minidocker-tmp-XXXXXX";
+    path_ = ::mkdtemp(tmpl);
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+}
+
+}  // namespace minidocker::test
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg.rfind("--binary=", 0) == 0) {
+            minidocker::test::binary_path = arg.substr(9);
+        } else if (arg.rfind("--probe=", 0) == 0) {
+            minidocker::test::probe = arg.substr(8);
+        }
+    }
+    if (minidocker::test::binary_path.empty() || minidocker::test::probe.empty()) {
+        std::fprintf(stderr, "usage: %s --binary=PATH/chNN --probe=PATH/probe [gtest flags]\n", argv[0]);
+        // Listing tests (CTest's discovery) needs neither.
+        if (!::testing::GTEST_FLAG(list_tests)) {
+            return 2;
+        }
+    }
+    ::testing::UnitTest::GetInstance()->listeners().Append(new minidocker::test::StateRootListener);
+    return RUN_ALL_TESTS();
+}

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# check.sh - replay a golden transcript and compare it with what really happens.
+#
+#   check.sh BIN_DIR TRANSCRIPT            run and compare; exit 0 if all match,
+#                                          1 (with a unified diff) if not
+#   check.sh --update BIN_DIR TRANSCRIPT   run and rewrite TRANSCRIPT from the
+#                                          real output
+#
+# A transcript is what a terminal would show:
+#
+#   $ ch01 run --hostname box -- hostname
+#   box
+#   $ ch01 run -- nosuchcmd; echo "exit $?"
+#   ch01: exec "nosuchcmd": executable file not found in $PATH
+#   exit 127
+#
+# A line that starts with "$ " is a command. Each command runs in its own
+# `bash -c`, with BIN_DIR first in PATH, stdin from /dev/null, in an empty
+# scratch directory, with LC_ALL=C and MINIDOCKER_ROOT in that scratch
+# directory. The lines after it, up to the next "$ " line, are its expected
+# stdout and stderr, together. Blank lines at the end of a block are ignored.
+# A command's exit status is not checked: write `; echo "exit $?"` to show it.
+#
+# Before comparing, both sides are masked so that numbers which change from
+# run to run do not count (see mask() below): process ids in the trace and in
+# `ns` tables, namespace inodes ("net:[4026532008]" -> "net:[INODE]"), and
+# container ids (64 or 12 hex digits). Runs of spaces count as one, so column
+# padding does not matter either. The transcript itself keeps the real
+# numbers: it is what the book shows.
+#
+# The commands start containers, so this needs root; without root it prints
+# why and exits 77 (ctest's SKIP_RETURN_CODE).
+set -euo pipefail
+
+usage() {
+    echo "usage: $0 [--update] BIN_DIR TRANSCRIPT" >&2
+    exit 2
+}
+
+update=false
+if [[ ${1:-} == --update ]]; then
+    update=true
+    shift
+fi
+[[ $# -eq 2 ]] || usage
+bin_dir=$(cd "$1" && pwd)
+transcript=$2
+[[ -f $transcript ]] || { echo "$0: no such transcript: $transcript" >&2; exit 2; }
+
+if [[ $EUID -ne 0 ]]; then
+    echo "$0: skipped $transcript: its commands start containers, which needs root"
+    exit 77
+fi
+
+# Seconds one command may take before it counts as hung.
+command_timeout=60
+
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+# mask: reads text, writes it with the varying parts replaced by fixed words.
+mask() {
+    sed -E \
+        -e 's/(clone\([^)]*\) = )[0-9]+/\1<PID>/g' \
+        -e 's/waitpid\([0-9]+\) = [0-9]+/waitpid(<PID>) = <PID>/g' \
+        -e 's/kill\([0-9]+,/kill(<PID>,/g' \
+        -e 's/PID [0-9]{2,}/PID <PID>/g' \
+        -e 's/"(pid|vs)": [0-9]+/"\1": <PID>/g' \
+        -e 's/([a-z_]+):\[[0-9]+\]/\1:[INODE]/g' \
+        -e 's/"inode": [0-9]+/"inode": <INODE>/g' \
+        -e 's/\b[0-9a-f]{64}\b/<ID>/g' \
+        -e 's/\b[0-9a-f]{12}\b/<ID12>/g' \
+        -e 's/ {2,}/ /g' \
+        -e 's/ +$//'
+}
+
+# Reads the transcript into two arrays: commands[i] and expected[i].
+commands=()
+expected=()
+line_number=0
+while IFS= read -r line || [[ -n $line ]]; do
+    line_number=$((line_number + 1))
+    if [[ $line == '$ '* ]]; then
+        commands+=("${line#'$ '}")
+        expected+=("")
+    elif [[ ${#commands[@]} -eq 0 ]]; then
+        [[ -z $line ]] && continue
+        echo "$transcript:$line_number: text before the first \"\$ \" command line" >&2
+        exit 2
+    else
+        last=$((${#commands[@]} - 1))
+        expected[last]+="$line"$'\n'
+    fi
+done <"$transcript"
+if [[ ${#commands[@]} -eq 0 ]]; then
+    echo "$transcript: no commands (lines starting with \"\$ \")" >&2
+    exit 2
+fi
+
+# run_command CMD: prints CMD's stdout and stderr as they interleave.
+run_command() {
+    local rc=0
+    mkdir -p "$scratch/work" "$scratch/root"
+    (
+        cd "$scratch/work"
+        PATH="$bin_dir:$PATH" LC_ALL=C MINIDOCKER_ROOT="$scratch/root" \
+            timeout --kill-after=5 "$command_timeout" bash -c "$1" </dev/null 2>&1
+    ) || rc=$?
+    if [[ $rc -eq 124 ]]; then
+        echo "check.sh: timed out after ${command_timeout}s"
+    fi
+    return 0
+}
+
+# Strips trailing newlines (as $(...) does for the actual output).
+trim() {
+    local text=$1
+    while [[ $text == *$'\n' ]]; do
+        text=${text%$'\n'}
+    done
+    printf '%s' "$text"
+}
+
+want="$scratch/expected"
+got="$scratch/actual"
+new="$scratch/new"
+: >"$want"
+: >"$got"
+: >"$new"
+for i in "${!commands[@]}"; do
+    command=${commands[i]}
+    output=$(run_command "$command")
+    text=$(trim "${expected[i]}")
+    printf '$ %s\n' "$command" | tee -a "$want" "$got" >>"$new"
+    if [[ -n $output ]]; then
+        printf '%s\n' "$output" >>"$new"
+        printf '%s\n' "$output" | mask >>"$got"
+    fi
+    if [[ -n $text ]]; then
+        printf '%s\n' "$text" | mask >>"$want"
+    fi
+done
+
+if $update; then
+    cp "$new" "$transcript.tmp.$$"
+    mv "$transcript.tmp.$$" "$transcript"
+    echo "updated $transcript (${#commands[@]} commands)"
+    exit 0
+fi
+
+if diff -u --label "expected: $transcript (masked)" --label "actual: $bin_dir (masked)" "$want" "$got"; then
+    echo "ok: $transcript (${#commands[@]} commands)"
+    exit 0
+fi
+echo "FAILED: $transcript: real output differs (- expected, + actual)." >&2
+echo "If the change is intended: $0 --update $bin_dir $transcript" >&2
+exit 1
