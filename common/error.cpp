@@ -10,9 +10,7 @@
 
 namespace minidocker {
 
-void throw_errno(const std::string& call) {
-    throw std::system_error(errno, std::generic_category(), call);
-}
+void throw_errno(const std::string& call) { throw std::system_error(errno, std::generic_category(), call); }
 
 long check(long rc, const std::string& call) {
     int saved = errno;

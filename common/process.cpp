@@ -146,11 +146,11 @@ int exit_code_from_status(int status) {
 
 int exit_code_from_exec_errno(int err) {
     switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-        return exit_not_found;
-    default:
-        return exit_not_executable;
+        case ENOENT:
+        case ENOTDIR:
+            return exit_not_found;
+        default:
+            return exit_not_executable;
     }
 }
 

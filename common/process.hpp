@@ -30,9 +30,9 @@ namespace minidocker {
 
 // Why the child failed before its execve succeeded.
 struct ChildFailure {
-    int error = 0;       // errno of the failing call (0 if none)
-    int exit_code = 0;   // 125, 126 or 127
-    std::string message; // "mount(...): Permission denied"
+    int error = 0;        // errno of the failing call (0 if none)
+    int exit_code = 0;    // 125, 126 or 127
+    std::string message;  // "mount(...): Permission denied"
 };
 
 class SyncChannel {

@@ -25,8 +25,8 @@
 // failure to the parent over the SyncChannel, and _exits.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <sys/types.h>
+#include <CLI/CLI.hpp>
 
 #include <functional>
 #include <memory>
@@ -38,13 +38,13 @@ namespace minidocker {
 // What the features know about the container being started. Each feature
 // reads what earlier ones wrote and adds its part.
 struct Container {
-    std::string id;                     // 64 hex digits, random
-    std::vector<std::string> command;   // argv of the user's command
-    std::vector<std::string> env;       // its environment, "K=V"
-    std::string hostname;               // for the UTS namespace
-    unsigned long clone_flags = 0;      // CLONE_NEW* flags for clone()
-    pid_t pid = -1;                     // the container's PID 1, as the host sees it
-    int exit_code = -1;                 // after wait: Docker-style exit code
+    std::string id;                    // 64 hex digits, random
+    std::vector<std::string> command;  // argv of the user's command
+    std::vector<std::string> env;      // its environment, "K=V"
+    std::string hostname;              // for the UTS namespace
+    unsigned long clone_flags = 0;     // CLONE_NEW* flags for clone()
+    pid_t pid = -1;                    // the container's PID 1, as the host sees it
+    int exit_code = -1;                // after wait: Docker-style exit code
 };
 
 class Runtime;

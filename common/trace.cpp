@@ -64,12 +64,10 @@ void result(std::string_view call, long rc, int err) {
 
 std::string clone_flags(unsigned long flags) {
     static const FlagName table[] = {
-        {CLONE_NEWNS, "CLONE_NEWNS"},         {CLONE_NEWUTS, "CLONE_NEWUTS"},
-        {CLONE_NEWIPC, "CLONE_NEWIPC"},       {CLONE_NEWPID, "CLONE_NEWPID"},
-        {CLONE_NEWNET, "CLONE_NEWNET"},       {CLONE_NEWCGROUP, "CLONE_NEWCGROUP"},
-        {CLONE_NEWUSER, "CLONE_NEWUSER"},     {CLONE_NEWTIME, "CLONE_NEWTIME"},
-        {CLONE_PIDFD, "CLONE_PIDFD"},         {CLONE_VFORK, "CLONE_VFORK"},
-        {CLONE_VM, "CLONE_VM"},
+        {CLONE_NEWNS, "CLONE_NEWNS"},     {CLONE_NEWUTS, "CLONE_NEWUTS"},   {CLONE_NEWIPC, "CLONE_NEWIPC"},
+        {CLONE_NEWPID, "CLONE_NEWPID"},   {CLONE_NEWNET, "CLONE_NEWNET"},   {CLONE_NEWCGROUP, "CLONE_NEWCGROUP"},
+        {CLONE_NEWUSER, "CLONE_NEWUSER"}, {CLONE_NEWTIME, "CLONE_NEWTIME"}, {CLONE_PIDFD, "CLONE_PIDFD"},
+        {CLONE_VFORK, "CLONE_VFORK"},     {CLONE_VM, "CLONE_VM"},
     };
     // The low byte of clone()'s flags is not a flag: it is the signal the
     // parent gets when the child exits.
@@ -87,12 +85,14 @@ std::string clone_flags(unsigned long flags) {
 
 std::string mount_flags(unsigned long flags) {
     static const FlagName table[] = {
-        {MS_RDONLY, "MS_RDONLY"},   {MS_NOSUID, "MS_NOSUID"},     {MS_NODEV, "MS_NODEV"},
-        {MS_NOEXEC, "MS_NOEXEC"},   {MS_REMOUNT, "MS_REMOUNT"},   {MS_BIND, "MS_BIND"},
-        {MS_MOVE, "MS_MOVE"},       {MS_REC, "MS_REC"},           {MS_PRIVATE, "MS_PRIVATE"},
-        {MS_SLAVE, "MS_SLAVE"},     {MS_SHARED, "MS_SHARED"},     {MS_UNBINDABLE, "MS_UNBINDABLE"},
+        {MS_RDONLY, "MS_RDONLY"},     {MS_NOSUID, "MS_NOSUID"},
+        {MS_NODEV, "MS_NODEV"},       {MS_NOEXEC, "MS_NOEXEC"},
+        {MS_REMOUNT, "MS_REMOUNT"},   {MS_BIND, "MS_BIND"},
+        {MS_MOVE, "MS_MOVE"},         {MS_REC, "MS_REC"},
+        {MS_PRIVATE, "MS_PRIVATE"},   {MS_SLAVE, "MS_SLAVE"},
+        {MS_SHARED, "MS_SHARED"},     {MS_UNBINDABLE, "MS_UNBINDABLE"},
         {MS_RELATIME, "MS_RELATIME"}, {MS_STRICTATIME, "MS_STRICTATIME"},
-        {MS_NOATIME, "MS_NOATIME"}, {MS_NODIRATIME, "MS_NODIRATIME"},
+        {MS_NOATIME, "MS_NOATIME"},   {MS_NODIRATIME, "MS_NODIRATIME"},
     };
     if (flags == 0) {
         return "0";
@@ -105,8 +105,6 @@ std::string errno_name(int err) {
     return name != nullptr ? name : fmt::format("errno {}", err);
 }
 
-std::string quote(const char* s) {
-    return s == nullptr ? "NULL" : fmt::format("\"{}\"", s);
-}
+std::string quote(const char* s) { return s == nullptr ? "NULL" : fmt::format("\"{}\"", s); }
 
 }  // namespace minidocker::trace

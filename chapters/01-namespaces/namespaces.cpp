@@ -13,8 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <algorithm>
+#include <cstring>
 
 #include "error.hpp"
 #include "fd.hpp"
@@ -46,7 +46,8 @@ unsigned long parse_namespace_list(const std::string& list) {
             }
         }
         if (flag == 0) {
-            throw UsageError(fmt::format("unknown namespace \"{}\" in --ns (choose from uts,pid,mnt,ipc,net,cgroup)", word));
+            throw UsageError(
+                fmt::format("unknown namespace \"{}\" in --ns (choose from uts,pid,mnt,ipc,net,cgroup)", word));
         }
         if ((flags & flag) != 0) {
             throw UsageError(fmt::format("namespace \"{}\" is listed twice in --ns", word));

@@ -16,8 +16,7 @@ namespace minidocker {
 
 const std::vector<std::string>& namespace_types() {
     static const std::vector<std::string> types = {
-        "cgroup", "ipc",  "mnt",               "net",  "pid", "pid_for_children",
-        "time",   "time_for_children", "user", "uts",
+        "cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts",
     };
     return types;
 }

@@ -19,10 +19,10 @@
 namespace minidocker {
 
 struct NsEntry {
-    std::string type;      // "net", "pid_for_children", ...
-    std::string link;      // "net:[4026532008]", empty if the kernel has no such type
+    std::string type;  // "net", "pid_for_children", ...
+    std::string link;  // "net:[4026532008]", empty if the kernel has no such type
     unsigned long inode = 0;
-    bool shared = false;   // the other process has the same inode
+    bool shared = false;  // the other process has the same inode
 };
 
 struct NsReport {

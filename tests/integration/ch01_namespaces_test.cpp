@@ -2,9 +2,9 @@
 // namespaces, and a namespace is a file you can look at.
 // These tests also run against every later chapter's binary.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <map>
 #include <set>
@@ -108,7 +108,8 @@ TEST(Ch01, InspectorAgreesWithReadlinkAndLsns) {
     int compared = 0;
     for (const auto& row : lj["namespaces"]) {
         std::string type = row["type"];
-        unsigned long ns = row["ns"].is_string() ? std::stoul(row["ns"].get<std::string>()) : row["ns"].get<unsigned long>();
+        unsigned long ns =
+            row["ns"].is_string() ? std::stoul(row["ns"].get<std::string>()) : row["ns"].get<unsigned long>();
         ASSERT_TRUE(inspector.count(type)) << type;
         EXPECT_EQ(inspector[type], ns) << type;
         ++compared;
@@ -141,8 +142,8 @@ TEST(Ch01, NoMountLeaksEvenWhenRootIsShared) {
     TempDir dir;
     std::string script =
         "set -e; mount --make-rshared /; "
-        "cat /proc/self/mountinfo > " + dir.path() + "/before; " +
-        binary() + " --root " + state_root() + " run -- true; " +
+        "cat /proc/self/mountinfo > " +
+        dir.path() + "/before; " + binary() + " --root " + state_root() + " run -- true; " +
         "cat /proc/self/mountinfo > " + dir.path() + "/after";
     Result r = run({"unshare", "--mount", "--propagation", "unchanged", "sh", "-c", script});
     ASSERT_EQ(r.code, 0) << r.err;
@@ -235,8 +236,11 @@ TEST(Ch01, TraceShowsTheSteps) {
     Result r = runtime({"--trace", "run", "--hostname", "box", "--", "true"});
     ASSERT_EQ(r.code, 0) << r.err;
     // In this order: clone with the flags by name, the child's set-up, execvp.
-    const char* steps[] = {"] clone(", "CLONE_NEWPID", "] mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL) = 0",
-                           "] mount(\"proc\", \"/proc\", \"proc\",", "[01 namespaces] sethostname(\"box\") = 0",
+    const char* steps[] = {"] clone(",
+                           "CLONE_NEWPID",
+                           "] mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL) = 0",
+                           "] mount(\"proc\", \"/proc\", \"proc\",",
+                           "[01 namespaces] sethostname(\"box\") = 0",
                            "] execvp(\"true\""};
     size_t at = 0;
     for (const char* step : steps) {

@@ -136,9 +136,7 @@ std::vector<std::string> runtime_argv(const std::vector<std::string>& args) {
     return argv;
 }
 
-Result runtime(const std::vector<std::string>& args, double timeout) {
-    return run(runtime_argv(args), "", timeout);
-}
+Result runtime(const std::vector<std::string>& args, double timeout) { return run(runtime_argv(args), "", timeout); }
 
 Background::Background(const std::vector<std::string>& argv) {
     out_path_ = current_root + "/.bg-out-" + std::to_string(::getpid()) + "-" + std::to_string(now());
@@ -160,8 +158,8 @@ Background::Background(const std::vector<std::string>& argv) {
 Background::~Background() {
     if (!reaped_ && pid_ > 0) {
         // Kill the container first (PID 1 ignores most signals), then the runtime.
-        for (const std::string& child : lines(read_file("/proc/" + std::to_string(pid_) + "/task/" +
-                                                        std::to_string(pid_) + "/children"))) {
+        for (const std::string& child :
+             lines(read_file("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) + "/children"))) {
             for (std::istringstream in(child); in;) {
                 pid_t c = 0;
                 if (in >> c) {
@@ -187,8 +185,8 @@ pid_t Background::container_pid(const std::string& comm, double timeout) {
         }
         ::usleep(10000);
     }
-    ADD_FAILURE() << "no child named " << comm << " of " << pid_ << " after " << timeout << "s; stderr: "
-                  << read_file(err_path_);
+    ADD_FAILURE() << "no child named " << comm << " of " << pid_ << " after " << timeout
+                  << "s; stderr: " << read_file(err_path_);
     return -1;
 }
 

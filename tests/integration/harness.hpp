@@ -23,14 +23,14 @@ const std::string& probe_path();  // the static probe program
 std::string chapter_of_binary();  // "01" for .../ch01
 
 // Fails the test (as root, or when MINIDOCKER_NO_SKIP=1) or skips it.
-#define MINIDOCKER_REQUIRE_ROOT()                                                              \
-    do {                                                                                       \
-        if (::geteuid() != 0) {                                                                \
-            if (::minidocker::test::never_skip()) {                                            \
+#define MINIDOCKER_REQUIRE_ROOT()                                                                \
+    do {                                                                                         \
+        if (::geteuid() != 0) {                                                                  \
+            if (::minidocker::test::never_skip()) {                                              \
                 FAIL() << "integration tests need root, and MINIDOCKER_NO_SKIP=1 forbids skips"; \
-            }                                                                                  \
-            GTEST_SKIP() << "needs root";                                                      \
-        }                                                                                      \
+            }                                                                                    \
+            GTEST_SKIP() << "needs root";                                                        \
+        }                                                                                        \
     } while (0)
 bool never_skip();
 

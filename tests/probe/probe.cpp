@@ -215,7 +215,9 @@ int cmd_chroot_escape(const char* file) {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: probe pid|pids|ns|hostname|fds|cgroup|lo|memhog N|forkbomb N|spin S|sleep S|chroot-escape F\n");
+        std::fprintf(
+            stderr,
+            "usage: probe pid|pids|ns|hostname|fds|cgroup|lo|memhog N|forkbomb N|spin S|sleep S|chroot-escape F\n");
         return 2;
     }
     std::string cmd = argv[1];
@@ -224,25 +226,34 @@ int main(int argc, char** argv) {
         std::printf("%d\n", getpid());
         return 0;
     }
-    if (cmd == "pids") return cmd_pids();
-    if (cmd == "ns") return cmd_ns();
+    if (cmd == "pids")
+        return cmd_pids();
+    if (cmd == "ns")
+        return cmd_ns();
     if (cmd == "hostname") {
         char name[256] = {};
         gethostname(name, sizeof name - 1);
         std::printf("%s\n", name);
         return 0;
     }
-    if (cmd == "fds") return cmd_fds();
-    if (cmd == "cgroup") return cat("/proc/self/cgroup");
-    if (cmd == "lo") return cmd_lo();
-    if (cmd == "memhog") return cmd_memhog(std::atol(arg));
+    if (cmd == "fds")
+        return cmd_fds();
+    if (cmd == "cgroup")
+        return cat("/proc/self/cgroup");
+    if (cmd == "lo")
+        return cmd_lo();
+    if (cmd == "memhog")
+        return cmd_memhog(std::atol(arg));
     if (cmd == "forkbomb") {
         signal(SIGTERM, SIG_IGN);
         return cmd_forkbomb(std::atol(arg));
     }
-    if (cmd == "spin") return cmd_spin(std::atof(arg));
-    if (cmd == "sleep") return cmd_sleep(std::atof(arg));
-    if (cmd == "chroot-escape") return cmd_chroot_escape(arg);
+    if (cmd == "spin")
+        return cmd_spin(std::atof(arg));
+    if (cmd == "sleep")
+        return cmd_sleep(std::atof(arg));
+    if (cmd == "chroot-escape")
+        return cmd_chroot_escape(arg);
     std::fprintf(stderr, "probe: unknown command %s\n", cmd.c_str());
     return 2;
 }

@@ -16,8 +16,8 @@ using namespace minidocker;
 TEST(Ch01Unit, NamespaceListToFlags) {
     EXPECT_EQ(parse_namespace_list("uts"), static_cast<unsigned long>(CLONE_NEWUTS));
     EXPECT_EQ(parse_namespace_list("uts,pid,mnt,ipc,net,cgroup"),
-              static_cast<unsigned long>(CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC |
-                                         CLONE_NEWNET | CLONE_NEWCGROUP));
+              static_cast<unsigned long>(CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET |
+                                         CLONE_NEWCGROUP));
     EXPECT_EQ(parse_namespace_list("net,mnt"), static_cast<unsigned long>(CLONE_NEWNET | CLONE_NEWNS));
 }
 
@@ -51,8 +51,7 @@ protected:
 };
 
 TEST_F(Ch01Cli, CommandAfterDoubleDash) {
-    EXPECT_EQ(parse({"run", "--", "sh", "-c", "echo $$"}).command,
-              (std::vector<std::string>{"sh", "-c", "echo $$"}));
+    EXPECT_EQ(parse({"run", "--", "sh", "-c", "echo $$"}).command, (std::vector<std::string>{"sh", "-c", "echo $$"}));
 }
 
 TEST_F(Ch01Cli, OptionsStopAtTheCommandLikeDocker) {

@@ -13,8 +13,7 @@ using namespace minidocker;
 
 TEST(Trace, CloneFlagsByName) {
     EXPECT_EQ(trace::clone_flags(CLONE_NEWPID | SIGCHLD), "CLONE_NEWPID|SIGCHLD");
-    EXPECT_EQ(trace::clone_flags(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWNET),
-              "CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWNET");
+    EXPECT_EQ(trace::clone_flags(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWNET), "CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWNET");
     EXPECT_EQ(trace::clone_flags(0), "0");
     EXPECT_EQ(trace::clone_flags(SIGCHLD), "SIGCHLD");
 }

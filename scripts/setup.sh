@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# setup.sh - install everything minidocker needs on Debian 12, as root.
+#
+# Idempotent: installs only the packages that are missing, and runs
+# `apt-get update` only when something must be installed.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup.sh: run me as root (containers need root: namespaces, mounts, cgroups)" >&2
+  exit 1
+fi
+
+packages=(
+  # build
+  build-essential cmake git pkg-config
+  # libraries (DESIGN.md §7)
+  libcli11-dev libfmt-dev libgtest-dev nlohmann-json3-dev libarchive-dev libssl-dev
+  # the book
+  doxygen graphviz
+  # images are made from the host's static busybox
+  busybox-static
+  # test peers: nsenter, lsns, unshare; ip; the other runtimes; benchmarks
+  util-linux iproute2 crun runc umoci skopeo hyperfine
+  # the code habits: formatting and lint
+  clang-format clang-tidy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup.sh: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+echo "setup.sh: installing ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+echo "setup.sh: done"

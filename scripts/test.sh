@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# test.sh - set up, build, and pass the whole test suite, as root:
+#   1. formatting check (clang-format)
+#   2. build with warnings as errors, the book with warnings as errors
+#   3. every test: unit, integration (as root, never skipped), transcripts,
+#      exercise honesty checks, and the leak check after them
+#   4. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test.sh: run me as root: the integration tests start real containers" >&2
+  exit 1
+fi
+scripts/setup.sh
+
+echo "== format"
+scripts/format.sh --check
+
+echo "== build"
+scripts/build.sh build
+cmake --build build --target book
+
+echo "== tests"
+# As root nothing may be skipped: the harness fails a test that would skip.
+export MINIDOCKER_NO_SKIP=1
+ctest --test-dir build -j2 --output-on-failure --timeout 900
+
+echo "== unit tests with ASan + UBSan"
+cmake -S . -B build-asan -DMINIDOCKER_WERROR=ON -DMINIDOCKER_SANITIZE=ON > /dev/null
+cmake --build build-asan -j"$(nproc)" --target unit_tests
+ctest --test-dir build-asan -L unit --output-on-failure
