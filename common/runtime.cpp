@@ -131,6 +131,13 @@ int Runtime::run_container(Container& c) {
     } else {
         c.exit_code = exit_code_from_status(status);
     }
+    for (auto& f : features_) {
+        trace::Owner o(f->tag());
+        f->after_exit(c);
+    }
+    for (const std::string& note : c.notes) {
+        fmt::print(stderr, "{}: {}\n", program_, note);
+    }
     return c.exit_code;
 }
 

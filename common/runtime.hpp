@@ -19,7 +19,9 @@
 //   switch_root        child                 (pivot_root)
 //   setup_after_root   child, after it       (mount /proc, sethostname)
 //   exec               child                 execvp(): the command becomes PID 1
-//   wait, cleanup      host                  (reap, unmount, remove cgroup)
+//   wait               host                  reap; Container::exit_code is set
+//   after_exit         host                  (was it OOM-killed?)
+//   cleanup            host, reverse order   (unmount, remove cgroup)
 //
 // In the child nothing throws across the clone: the Runtime catches, sends the
 // failure to the parent over the SyncChannel, and _exits.
@@ -45,6 +47,7 @@ struct Container {
     unsigned long clone_flags = 0;     // CLONE_NEW* flags for clone()
     pid_t pid = -1;                    // the container's PID 1, as the host sees it
     int exit_code = -1;                // after wait: Docker-style exit code
+    std::vector<std::string> notes;    // after exit: lines the runtime prints to stderr
 };
 
 class Runtime;
@@ -69,6 +72,8 @@ public:
     virtual void setup_before_root(Container& /*c*/) {}
     virtual void switch_root(Container& /*c*/) {}
     virtual void setup_after_root(Container& /*c*/) {}
+    // Host, after the container exited; may set notes ("OOM-killed").
+    virtual void after_exit(Container& /*c*/) {}
     // Host, after wait, and also when a later moment failed. Must not throw.
     virtual void cleanup(Container& /*c*/) noexcept {}
 

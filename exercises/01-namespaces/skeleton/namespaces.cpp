@@ -13,8 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
-#include <sstream>
 
 #include "error.hpp"
 #include "fd.hpp"
@@ -40,9 +40,11 @@ unsigned long parse_namespace_list(const std::string& list) {
         //   expected others.
     };
     unsigned long flags = 0;
-    std::stringstream words(list);
-    std::string word;
-    while (std::getline(words, word, ',')) {
+    size_t start = 0;
+    while (start <= list.size() && !list.empty()) {
+        size_t comma = std::min(list.find(',', start), list.size());
+        std::string word = list.substr(start, comma - start);
+        start = comma + 1;
         unsigned long flag = 0;
         for (const auto& k : known) {
             if (word == k.name) {
@@ -50,7 +52,8 @@ unsigned long parse_namespace_list(const std::string& list) {
             }
         }
         if (flag == 0) {
-            throw UsageError(fmt::format("unknown namespace \"{}\" in --ns (choose from uts,pid,mnt,ipc,net,cgroup)", word));
+            throw UsageError(
+                fmt::format("unknown namespace \"{}\" in --ns (choose from uts,pid,mnt,ipc,net,cgroup)", word));
         }
         if ((flags & flag) != 0) {
             throw UsageError(fmt::format("namespace \"{}\" is listed twice in --ns", word));
