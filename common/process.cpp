@@ -80,6 +80,7 @@ std::optional<ChildFailure> SyncChannel::wait_for_exec() {
     return ChildFailure{m.error, m.exit_code, m.text};
 }
 
+//! [ch01-clone]
 pid_t clone_process(unsigned long namespace_flags) {
     unsigned long flags = namespace_flags | SIGCHLD;
     // Raw clone with no new stack behaves like fork(): the child continues
@@ -92,6 +93,7 @@ pid_t clone_process(unsigned long namespace_flags) {
     check(pid, fmt::format("clone({})", trace::clone_flags(flags)));
     return static_cast<pid_t>(pid);
 }
+//! [ch01-clone]
 
 SignalForwarder::SignalForwarder() {
     sigemptyset(&forwarded_);
@@ -124,6 +126,7 @@ int SignalForwarder::wait_for(pid_t pid) const {
         }
         trace::step(fmt::format("kill({}, SIG{}) (forwarded)", pid, sigabbrev_np(sig)));
         ::kill(pid, sig);
+        //! [ch01-pid1-signals]
         // PID 1 of a PID namespace ignores every signal it has no handler
         // for, so `sleep` as PID 1 survives Ctrl-C. Like `docker stop` after
         // its grace period, the third interrupt kills it for good.
@@ -131,6 +134,7 @@ int SignalForwarder::wait_for(pid_t pid) const {
             trace::step(fmt::format("kill({}, SIGKILL) after 3 ignored interrupts", pid));
             ::kill(pid, SIGKILL);
         }
+        //! [ch01-pid1-signals]
     }
 }
 

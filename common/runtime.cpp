@@ -161,6 +161,7 @@ void Runtime::child(Container& c, SyncChannel& channel, const SignalForwarder& s
             f->setup_after_root(c);
         }
 
+        //! [ch01-exec]
         // The container's environment becomes ours, so execvp() searches the
         // container's PATH, and the command inherits exactly this environment.
         ::clearenv();
@@ -179,6 +180,7 @@ void Runtime::child(Container& c, SyncChannel& channel, const SignalForwarder& s
         trace::step(fmt::format("execvp(\"{}\", ...)", c.command[0]));
         signals.restore_in_child();
         ::execvp(argv[0], argv.data());
+        //! [ch01-exec]
         // Only reached when execvp failed.
         int err = errno;
         failure.error = err;
