@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - set up, build, and pass the whole test suite, as root:
 #   1. formatting check (clang-format)
-#   2. build with warnings as errors, the book with warnings as errors
+#   2. build with warnings as errors, the book with warnings as errors, clang-tidy
 #   3. every test: unit, integration (as root, never skipped), transcripts,
 #      exercise honesty checks, and the leak check after them
 #   4. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -20,6 +20,9 @@ scripts/format.sh --check
 echo "== build"
 scripts/build.sh build
 cmake --build build --target book
+
+echo "== lint"
+scripts/lint.sh build
 
 echo "== tests"
 # As root nothing may be skipped: the harness fails a test that would skip.
