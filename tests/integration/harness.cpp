@@ -24,6 +24,7 @@ namespace {
 
 std::string binary_path;
 std::string probe;
+std::string rootfs;
 std::string current_root;
 
 double now() {
@@ -58,6 +59,7 @@ class StateRootListener : public ::testing::EmptyTestEventListener {
 
 const std::string& binary() { return binary_path; }
 const std::string& probe_path() { return probe; }
+const std::string& rootfs_path() { return rootfs; }
 const std::string& state_root() { return current_root; }
 
 std::string chapter_of_binary() {
@@ -275,14 +277,15 @@ int main(int argc, char** argv) {
             minidocker::test::binary_path = arg.substr(9);
         } else if (arg.rfind("--probe=", 0) == 0) {
             minidocker::test::probe = arg.substr(8);
+        } else if (arg.rfind("--rootfs=", 0) == 0) {
+            minidocker::test::rootfs = arg.substr(9);
         }
     }
-    if (minidocker::test::binary_path.empty() || minidocker::test::probe.empty()) {
-        std::fprintf(stderr, "usage: %s --binary=PATH/chNN --probe=PATH/probe [gtest flags]\n", argv[0]);
-        // Listing tests (CTest's discovery) needs neither.
-        if (!::testing::GTEST_FLAG(list_tests)) {
-            return 2;
-        }
+    // Listing tests (CTest's discovery) needs no binary.
+    if ((minidocker::test::binary_path.empty() || minidocker::test::probe.empty()) &&
+        !::testing::GTEST_FLAG(list_tests)) {
+        std::fprintf(stderr, "usage: %s --binary=PATH/chNN --probe=PATH/probe [--rootfs=DIR] [gtest flags]\n", argv[0]);
+        return 2;
     }
     ::testing::UnitTest::GetInstance()->listeners().Append(new minidocker::test::StateRootListener);
     return RUN_ALL_TESTS();
