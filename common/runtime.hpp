@@ -44,6 +44,7 @@ struct Container {
     std::vector<std::string> command;  // argv of the user's command
     std::vector<std::string> env;      // its environment, "K=V"
     std::string hostname;              // for the UTS namespace
+    std::string rootfs;                // the root filesystem (chapter 03 on); empty: the host's
     unsigned long clone_flags = 0;     // CLONE_NEW* flags for clone()
     pid_t pid = -1;                    // the container's PID 1, as the host sees it
     int exit_code = -1;                // after wait: Docker-style exit code

@@ -25,7 +25,8 @@
 # build at the end). In REFERENCE_BUILD_DIR itself only chNN and
 # chNN_integration are brought up to date, so step 6 tests what the sources
 # say. Logs: REFERENCE_BUILD_DIR/exercise-NN/check-logs/.
-set -euo pipefail
+set -Eeuo pipefail
+trap 'echo "check.sh: unexpected failure at line $LINENO: $BASH_COMMAND" >&2; exit 2' ERR
 
 usage() {
   echo "usage: $0 NN [REFERENCE_BUILD_DIR] [--quick]" >&2
@@ -149,7 +150,7 @@ status_of() { awk -v t="$2" '$1 == t { print $2 }' "$logs/$1.results"; }  # stat
 names_regex() {
   local out="" t
   for t in "$@"; do
-    out+="${out:+|}$(printf '%s' "$t" | sed 's/[][.^$*+?(){}|\\]/\\&/g')"
+    out+="${out:+|}$(printf '%s' "$t" | sed -e 's/\\/\\\\/g' -e 's/[].[^$*+?(){}|]/\\&/g')"
   done
   printf '^(%s)$' "$out"
 }
@@ -238,7 +239,7 @@ for k in "${todos[@]}"; do
     fi
   done
 done
-for k in "${!row_tests[@]}"; do
+for k in $(printf '%s\n' "${!row_tests[@]}" | sort -n); do
   case " ${todos[*]} " in
     *" $k "*) ;;
     *) report FAIL "the README's table has a row for TODO($nn.$k), which the skeleton does not have" ;;
