@@ -74,6 +74,10 @@ int Runtime::main(int argc, char** argv) {
             command += " " + sub->get_name();
         }
         fmt::print(stderr, "{}: {} (see {} --help)\n", program_, e.what(), command);
+    } catch (const std::system_error& e) {
+        // The most common first failure of all: containers need root.
+        bool not_root = e.code().value() == EPERM && ::geteuid() != 0;
+        fmt::print(stderr, "{}: {}{}\n", program_, e.what(), not_root ? " (run me as root)" : "");
     } catch (const std::exception& e) {
         fmt::print(stderr, "{}: {}\n", program_, e.what());
     }
