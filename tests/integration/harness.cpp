@@ -158,19 +158,28 @@ Background::Background(const std::vector<std::string>& argv) {
 }
 
 Background::~Background() {
-    if (!reaped_ && pid_ > 0) {
-        // Kill the container first (PID 1 ignores most signals), then the runtime.
-        for (const std::string& child :
-             lines(read_file("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) + "/children"))) {
-            for (std::istringstream in(child); in;) {
-                pid_t c = 0;
-                if (in >> c) {
-                    ::kill(c, SIGKILL);
-                }
-            }
+    if (reaped_ || pid_ <= 0) {
+        return;
+    }
+    // Kill the container (its PID 1 ignores most signals), then give the
+    // runtime time to notice and clean up (unmount, remove its cgroup) as it
+    // would after any container exit. Only a runtime that hangs is killed.
+    for (const std::string& line :
+         lines(read_file("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) + "/children"))) {
+        std::istringstream in(line);
+        for (pid_t c = 0; in >> c;) {
+            ::kill(c, SIGKILL);
         }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
+    }
+    double deadline = now() + 10;
+    while (::waitpid(pid_, nullptr, WNOHANG) == 0) {
+        if (now() > deadline) {
+            ADD_FAILURE() << "the runtime " << pid_ << " did not exit 10s after its container was killed";
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+            break;
+        }
+        ::usleep(5000);
     }
 }
 

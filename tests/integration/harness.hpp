@@ -18,10 +18,10 @@
 
 namespace minidocker::test {
 
-const std::string& binary();      // the chapter program under test
-const std::string& probe_path();  // the static probe program
-const std::string& rootfs_path(); // a busybox root filesystem with /probe
-std::string chapter_of_binary();  // "01" for .../ch01
+const std::string& binary();       // the chapter program under test
+const std::string& probe_path();   // the static probe program
+const std::string& rootfs_path();  // a busybox root filesystem with /probe
+std::string chapter_of_binary();   // "01" for .../ch01
 
 // Fails the test (as root, or when MINIDOCKER_NO_SKIP=1) or skips it.
 #define MINIDOCKER_REQUIRE_ROOT()                                                                \

@@ -149,21 +149,23 @@ int cmd_memhog(long mib) {
 }
 
 int cmd_forkbomb(long wanted) {
-    long got = 1;  // ourselves
+    std::vector<pid_t> children;
     for (long i = 1; i < wanted; ++i) {
         pid_t pid = fork();
         if (pid < 0) {
-            break;
+            break;  // EAGAIN: the pids limit (or the kernel's) said no
         }
         if (pid == 0) {
             pause();
             _exit(0);
         }
-        ++got;
+        children.push_back(pid);
     }
-    std::printf("%ld\n", got);
+    std::printf("%ld\n", static_cast<long>(children.size()) + 1);  // with ourselves
     std::fflush(stdout);
-    kill(0, SIGTERM);  // end the children (we ignore it: see main)
+    for (pid_t pid : children) {
+        kill(pid, SIGKILL);
+    }
     while (wait(nullptr) > 0) {
     }
     return 0;
@@ -244,10 +246,8 @@ int main(int argc, char** argv) {
         return cmd_lo();
     if (cmd == "memhog")
         return cmd_memhog(std::atol(arg));
-    if (cmd == "forkbomb") {
-        signal(SIGTERM, SIG_IGN);
+    if (cmd == "forkbomb")
         return cmd_forkbomb(std::atol(arg));
-    }
     if (cmd == "spin")
         return cmd_spin(std::atof(arg));
     if (cmd == "sleep")
