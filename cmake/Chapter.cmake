@@ -42,6 +42,10 @@ function(minidocker_chapter number)
   target_link_libraries(ch${number}_feature PUBLIC ${previous})
   add_executable(ch${number} main.cpp)
   target_link_libraries(ch${number} PRIVATE ch${number}_feature)
+  if(MINIDOCKER_STATIC)
+    # No dynamic loader, no shared libraries to map: a faster start.
+    target_link_options(ch${number} PRIVATE -static)
+  endif()
 
   set_property(GLOBAL APPEND PROPERTY MINIDOCKER_CHAPTERS ${number})
 endfunction()
