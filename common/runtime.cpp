@@ -6,6 +6,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -43,6 +44,8 @@ Runtime::Runtime(std::string chapter, std::string topic)
     app_.require_subcommand(1);
 
     run_ = add_command("run", "Run a command in a new container", [this] { return run_container(spec_); });
+    run_->parse_complete_callback(
+        [this] { spec_.command_after_dashes = !spec_.command.empty() && spec_.command == spec_.after_dashes; });
     // Like `docker run`: options stop at the first word of the command, so
     // `run sh -c 'echo hi'` passes -c to sh. `run -- CMD` works too.
     run_->positionals_at_end();
@@ -56,9 +59,21 @@ CLI::App* Runtime::add_command(const std::string& name, const std::string& help,
     return sub;
 }
 
+void Runtime::parse(int argc, const char* const* argv) {
+    // `run -- CMD` (host files, chapters 01-03) and, from chapter 04 on,
+    // `run IMAGE CMD` differ only in the "--", which the parser drops:
+    // note whether the command is exactly what follows a "--".
+    std::vector<std::string> args(argv, argv + argc);
+    auto dashes = std::find(args.begin(), args.end(), "--");
+    if (dashes != args.end()) {
+        spec_.after_dashes.assign(dashes + 1, args.end());
+    }
+    app_.parse(argc, argv);
+}
+
 int Runtime::main(int argc, char** argv) {
     try {
-        app_.parse(argc, argv);
+        parse(argc, argv);
         return exit_code_;
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) {

@@ -40,15 +40,17 @@ namespace minidocker {
 // What the features know about the container being started. Each feature
 // reads what earlier ones wrote and adds its part.
 struct Container {
-    std::string id;                    // 64 hex digits, random
-    std::vector<std::string> command;  // argv of the user's command
-    std::vector<std::string> env;      // its environment, "K=V"
-    std::string hostname;              // for the UTS namespace
-    std::string rootfs;                // the root filesystem (chapter 03 on); empty: the host's
-    unsigned long clone_flags = 0;     // CLONE_NEW* flags for clone()
-    pid_t pid = -1;                    // the container's PID 1, as the host sees it
-    int exit_code = -1;                // after wait: Docker-style exit code
-    std::vector<std::string> notes;    // after exit: lines the runtime prints to stderr
+    std::string id;                         // 64 hex digits, random
+    std::vector<std::string> command;       // argv of the user's command
+    bool command_after_dashes = false;      // it was given as `run [OPTIONS] -- CMD...`
+    std::vector<std::string> after_dashes;  // (what followed "--" on the command line)
+    std::vector<std::string> env;           // its environment, "K=V"
+    std::string hostname;                   // for the UTS namespace
+    std::string rootfs;                     // the root filesystem (chapter 03 on); empty: the host's
+    unsigned long clone_flags = 0;          // CLONE_NEW* flags for clone()
+    pid_t pid = -1;                         // the container's PID 1, as the host sees it
+    int exit_code = -1;                     // after wait: Docker-style exit code
+    std::vector<std::string> notes;         // after exit: lines the runtime prints to stderr
 };
 
 class Runtime;
@@ -96,6 +98,10 @@ public:
         ref.add_commands(*this);
         return ref;
     }
+
+    // Parses argv and runs the chosen subcommand (CLI11 callbacks); throws
+    // CLI::ParseError and whatever the subcommand throws.
+    void parse(int argc, const char* const* argv);
 
     // Parses argv, runs the chosen subcommand, returns the exit code.
     // Prints errors as one line: "ch01: <what went wrong>".

@@ -45,7 +45,7 @@ protected:
         for (const std::string& a : args) {
             argv.push_back(a.c_str());
         }
-        rt.app().parse(static_cast<int>(argv.size()), argv.data());
+        rt.parse(static_cast<int>(argv.size()), argv.data());
         return rt.spec();
     }
 };
@@ -58,6 +58,12 @@ TEST_F(Ch01Cli, OptionsStopAtTheCommandLikeDocker) {
     EXPECT_EQ(parse({"run", "--hostname", "box", "sh", "-c", "x"}).command,
               (std::vector<std::string>{"sh", "-c", "x"}));
     EXPECT_EQ(parse({"run", "ls", "--hostname"}).command, (std::vector<std::string>{"ls", "--hostname"}));
+}
+
+TEST_F(Ch01Cli, RemembersWhetherTheCommandFollowedDoubleDash) {
+    EXPECT_TRUE(parse({"run", "--hostname", "box", "--", "sh", "-c", "x"}).command_after_dashes);
+    EXPECT_FALSE(parse({"run", "--hostname", "box", "sh", "-c", "x"}).command_after_dashes);
+    EXPECT_FALSE(parse({"run", "busybox", "--", "sh"}).command_after_dashes);
 }
 
 TEST_F(Ch01Cli, MissingCommandIsAnError) { EXPECT_THROW(parse({"run"}), CLI::ParseError); }
