@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -245,7 +246,19 @@ ContainerCgroups::ContainerCgroups(std::string root, CgroupMode mode, std::strin
 
 void ContainerCgroups::create(const CgroupLimits& limits) {
     for (const std::string& hierarchy : hierarchies_) {
-        make_path(hierarchy, hierarchy == root_ + "/cpuset");
+        // Containers share the parent (minidocker/), and the last one out
+        // removes it: another container's cleanup may remove it between our
+        // mkdir of it and of our own directory (ENOENT). Then make it again.
+        for (int attempt = 1;; ++attempt) {
+            try {
+                make_path(hierarchy, hierarchy == root_ + "/cpuset");
+                break;
+            } catch (const std::system_error& e) {
+                if (e.code().value() != ENOENT || attempt == 5) {
+                    throw;
+                }
+            }
+        }
     }
     if (mode_ == CgroupMode::unified) {
         write_v2(leaves_.front(), limits);
@@ -293,7 +306,8 @@ void ContainerCgroups::make_path(const std::string& hierarchy, bool copy_cpuset)
         }
         if (leaf) {
             leaves_.push_back(dir);
-        } else if (rc == 0 || parent_ == kDefaultParent) {
+        } else if ((rc == 0 || parent_ == kDefaultParent) &&
+                   std::find(parents_.begin(), parents_.end(), dir) == parents_.end()) {
             // Ours to remove when empty; the default parent too, whoever made it.
             parents_.insert(parents_.begin(), dir);
         }
