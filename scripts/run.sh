@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # run.sh - set up, build, and start an interactive shell in a container made
-# by the newest chapter. Extra arguments replace the default command.
+# by the newest chapter: from chapter 03 on, a busybox root filesystem
+# (build/rootfs) with memory and process limits; before that, the host's
+# files in new namespaces. Extra arguments replace the default command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh > /dev/null
@@ -9,5 +11,12 @@ latest=$(ls build/bin | grep -E '^ch[0-9]+$' | sort | tail -n 1)
 if [ $# -eq 0 ]; then
   set -- /bin/sh
 fi
-echo "run.sh: $latest run --hostname minidocker -- $*   (exit the shell to leave)" >&2
-exec "build/bin/$latest" run --hostname minidocker -- "$@"
+options=(--hostname minidocker)
+if [ "${latest#ch}" -ge 2 ]; then
+  options+=(--memory 256m --pids-limit 256)
+fi
+if [ "${latest#ch}" -ge 3 ]; then
+  options+=(--rootfs build/rootfs)
+fi
+echo "run.sh: $latest run ${options[*]} -- $*   (exit the shell to leave)" >&2
+exec "build/bin/$latest" run "${options[@]}" -- "$@"
