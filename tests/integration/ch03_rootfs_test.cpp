@@ -105,7 +105,10 @@ TEST(Ch03, HostMountsAreGone) {
 
 TEST(Ch03, DotDotStaysAtRoot) {
     MINIDOCKER_REQUIRE_ROOT();
-    Result r = runtime({"run", "--rootfs", rootfs_path(), "--", "sh", "-c", "cd /..; pwd; cd ../../..; ls -1"});
+    // cd -P and ls /../..: the kernel resolves "..", not the shell's own
+    // bookkeeping of the working directory.
+    Result r = runtime(
+        {"run", "--rootfs", rootfs_path(), "--", "sh", "-c", "cd -P /..; pwd -P; cd -P ../../..; ls -1 /../.."});
     ASSERT_EQ(r.code, 0) << r.err;
     Result root = runtime({"run", "--rootfs", rootfs_path(), "--", "ls", "-1", "/"});
     EXPECT_EQ(r.out, "/\n" + root.out);
