@@ -17,7 +17,10 @@
 # A line that starts with "$ " is a command. Each command runs in its own
 # `bash -c`, with BIN_DIR first in PATH, stdin from /dev/null, in an empty
 # scratch directory, with LC_ALL=C and MINIDOCKER_ROOT in that scratch
-# directory. The lines after it, up to the next "$ " line, are its expected
+# directory. All the commands of one transcript share that directory, so a
+# command may leave a file there for the next (chapter 03 copies the test
+# rootfs there with `cp -a "$(dirname "$(command -v ch03)")/../rootfs" rootfs`);
+# it is removed at the end. The lines after it, up to the next "$ " line, are its expected
 # stdout and stderr, together. Blank lines at the end of a block are ignored.
 # A command's exit status is not checked: write `; echo "exit $?"` to show it.
 #
@@ -36,8 +39,11 @@
 # Before comparing, both sides are masked so that numbers which change from
 # run to run do not count (see mask() below): process ids in the trace and in
 # `ns` tables, namespace inodes ("net:[4026532008]" -> "net:[INODE]"),
-# container ids (64 or 12 hex digits), the pid written to a cgroup.procs file
-# and the CPU and memory-node lists written to cpuset files. The trace lines
+# container ids (64 or 12 hex digits), the directory that holds BIN_DIR and
+# the test rootfs (BIN_DIR/.., such as "/home/me/minidocker/build", becomes
+# "<build>"; so does whatever comes before "/rootfs" in a quoted path, so that
+# a transcript recorded in another clone still matches), the pid written to a
+# cgroup.procs file and the CPU and memory-node lists written to cpuset files. The trace lines
 # about the shared parent cgroup (mkdir, rmdir and cpuset of ".../minidocker")
 # are left out on both sides: whether they appear depends on whether another
 # container is running at the same moment. Runs of spaces count as one, so
@@ -74,9 +80,21 @@ command_timeout=60
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
+# The directory above BIN_DIR holds the test rootfs (BIN_DIR/../rootfs), and
+# the runtime prints its real path (--rootfs is resolved with realpath()).
+# sed_literal TEXT: TEXT as an extended regular expression matching itself.
+sed_literal() {
+    printf '%s' "$1" | sed -e 's/[][\/.*^$+?(){}|#]/\\&/g'
+}
+build_dir_logical=$(sed_literal "$(cd "$bin_dir/.." && pwd -L)")
+build_dir_physical=$(sed_literal "$(cd "$bin_dir/.." && pwd -P)")
+
 # mask: reads text, writes it with the varying parts replaced by fixed words.
 mask() {
     sed -E \
+        -e "s#${build_dir_physical}([^A-Za-z0-9_.-]|\$)#<build>\\1#g" \
+        -e "s#${build_dir_logical}([^A-Za-z0-9_.-]|\$)#<build>\\1#g" \
+        -e 's#"/[^"]*/rootfs"#"<build>/rootfs"#g' \
         -e 's/(clone\([^)]*\) = )[0-9]+/\1<PID>/g' \
         -e 's/waitpid\([0-9]+\) = [0-9]+/waitpid(<PID>) = <PID>/g' \
         -e 's/kill\([0-9]+,/kill(<PID>,/g' \
