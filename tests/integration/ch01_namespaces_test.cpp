@@ -139,17 +139,10 @@ TEST(Ch01, NoMountLeaksEvenWhenRootIsShared) {
     // On systemd hosts "/" is shared; here it is private. Make it shared in a
     // throw-away mount namespace (so the real host is never touched), run a
     // container from there, and compare that namespace's mount table.
-    TempDir dir;
-    std::string script =
-        "set -e; mount --make-rshared /; "
-        "cat /proc/self/mountinfo > " +
-        dir.path() + "/before; " + binary() + " --root " + state_root() + " run -- true; " +
-        "cat /proc/self/mountinfo > " + dir.path() + "/after";
-    Result r = run({"unshare", "--mount", "--propagation", "unchanged", "sh", "-c", script});
-    ASSERT_EQ(r.code, 0) << r.err;
-    std::string before = read_file(dir.path() + "/before");
-    ASSERT_NE(before.find("shared:"), std::string::npos) << "the test failed to make / shared";
-    EXPECT_EQ(before, read_file(dir.path() + "/after"));
+    MountTables t = mount_tables_around(binary() + " --root " + state_root() + " run -- true");
+    ASSERT_EQ(t.result.code, 0) << t.result.err;
+    ASSERT_NE(t.before.find("shared:"), std::string::npos) << "the test failed to make / shared";
+    EXPECT_EQ(t.before, t.after);
 }
 
 TEST(Ch01, HostProcUnchanged) {

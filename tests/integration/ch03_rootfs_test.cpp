@@ -145,14 +145,11 @@ TEST(Ch03, NoMountLeaksEvenWhenRootIsShared) {
     TempDir dir;
     std::string rootfs = copy_rootfs(dir);
     std::string run_prefix = binary() + " --root " + state_root() + " run --rootfs " + rootfs;
-    std::string script = "set -e; mount --make-rshared /; cat /proc/self/mountinfo > " + dir.path() + "/before; " +
-                         run_prefix + " -- true; " + run_prefix + " --chroot -- true; " + run_prefix +
-                         " --read-only -- true; cat /proc/self/mountinfo > " + dir.path() + "/after";
-    Result r = run({"unshare", "--mount", "--propagation", "unchanged", "sh", "-c", script});
-    ASSERT_EQ(r.code, 0) << r.err;
-    std::string before = read_file(dir.path() + "/before");
-    ASSERT_NE(before.find("shared:"), std::string::npos) << "the test failed to make / shared";
-    EXPECT_EQ(before, read_file(dir.path() + "/after"));
+    MountTables t = mount_tables_around(run_prefix + " -- true; " + run_prefix + " --chroot -- true; " + run_prefix +
+                                        " --read-only -- true");
+    ASSERT_EQ(t.result.code, 0) << t.result.err;
+    ASSERT_NE(t.before.find("shared:"), std::string::npos) << "the test failed to make / shared";
+    EXPECT_EQ(t.before, t.after);
 }
 
 TEST(Ch03, PlantedSymlinksLeaveTheHostUntouched) {

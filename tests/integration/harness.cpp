@@ -223,6 +223,17 @@ Result Background::wait(double timeout) {
 
 Background start(const std::vector<std::string>& args) { return Background(runtime_argv(args)); }
 
+MountTables mount_tables_around(const std::string& commands) {
+    TempDir dir;
+    std::string script = "set -e; mount --make-rshared /; cat /proc/self/mountinfo > " + dir.path() + "/before; " +
+                         commands + "; cat /proc/self/mountinfo > " + dir.path() + "/after";
+    MountTables t;
+    t.result = run({"unshare", "--mount", "--propagation", "unchanged", "sh", "-c", script});
+    t.before = read_file(dir.path() + "/before");
+    t.after = read_file(dir.path() + "/after");
+    return t;
+}
+
 bool wait_for_handler(pid_t pid, int sig, double timeout) {
     double deadline = now() + timeout;
     while (now() < deadline) {

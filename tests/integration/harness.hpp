@@ -72,6 +72,16 @@ private:
 };
 Background start(const std::vector<std::string>& args);  // the runtime, in the background
 
+// Runs the shell `commands` in a throw-away mount namespace whose "/" is made
+// rshared, as on systemd hosts (the real host is never touched), and records
+// that namespace's mount table before and after them.
+struct MountTables {
+    Result result;
+    std::string before;
+    std::string after;
+};
+MountTables mount_tables_around(const std::string& commands);
+
 // Waits until `pid` has a handler for `sig` (PID 1 ignores signals it does
 // not handle, so a test must not signal it before the handler is in place).
 bool wait_for_handler(pid_t pid, int sig, double timeout = 10);
