@@ -17,13 +17,15 @@ record() {
     echo "# mounts (mount point, type, source)"
     awk '{ for (i = 7; $i != "-"; i++); print $5, $(i+1), $(i+2) }' /proc/self/mountinfo | sort
     echo "# cgroup directories (the machine's own process_api tree left out)"
-    find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | grep -v process_api | sort
+    # (The machine's own cgroups come and go while find walks: ignore its
+    # complaints about directories that vanished.)
+    { find /sys/fs/cgroup -mindepth 1 -name 'process_api*' -prune -o -type d -print 2>/dev/null || true; } | sort
     echo "# named network namespaces"
     ip netns list 2>/dev/null | sort || true
     echo "# runtime and probe processes"
     pgrep -a -f '/bin/(ch0[0-9]|probe|minidocker)( |$)' | grep -v leak_check | awk '{ $1 = ""; print }' | sort || true
     echo "# test state directories"
-    find /tmp -maxdepth 1 -name 'minidocker-t*' | sort
+    { find /tmp -maxdepth 1 -name 'minidocker-t*' 2>/dev/null || true; } | sort
   } > "$out"
 }
 
