@@ -55,7 +55,10 @@ Runtime::Runtime(std::string chapter, std::string topic)
 
 CLI::App* Runtime::add_command(const std::string& name, const std::string& help, std::function<int()> action) {
     CLI::App* sub = app_.add_subcommand(name, help);
-    sub->callback([this, action = std::move(action)] { exit_code_ = action(); });
+    sub->callback([this, action = std::move(action)] {
+        trace::enable(trace_);
+        exit_code_ = action();
+    });
     return sub;
 }
 
@@ -100,7 +103,6 @@ int Runtime::main(int argc, char** argv) {
 }
 
 int Runtime::run_container(Container& c) {
-    trace::enable(trace_);
     trace::Owner owner("01 run");
     c.id = random_id();
     c.hostname = c.id.substr(0, 12);

@@ -15,6 +15,11 @@ options=(--hostname minidocker)
 if [ "${latest#ch}" -ge 2 ]; then
   options+=(--memory 256m --pids-limit 256)
 fi
+if [ "${latest#ch}" -ge 4 ]; then
+  # From chapter 04 on: the built-in busybox image, removed on exit.
+  echo "run.sh: $latest run --rm ${options[*]} busybox $*   (exit the shell to leave)" >&2
+  exec "build/bin/$latest" run --rm "${options[@]}" busybox "$@"
+fi
 if [ "${latest#ch}" -ge 3 ]; then
   options+=(--rootfs build/rootfs)
 fi

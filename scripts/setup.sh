@@ -15,6 +15,8 @@ packages=(
   build-essential cmake git pkg-config
   # libraries (DESIGN.md §7)
   libcli11-dev libfmt-dev libgtest-dev nlohmann-json3-dev libarchive-dev libssl-dev
+  # ... and what a static link of libarchive needs (pkg-config --static --libs libarchive)
+  libacl1-dev libzstd-dev liblz4-dev libb2-dev libbz2-dev liblzma-dev zlib1g-dev nettle-dev libxml2-dev libicu-dev
   # the book
   doxygen graphviz
   # images are made from the host's static busybox

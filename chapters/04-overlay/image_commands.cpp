@@ -1,0 +1,143 @@
+// image_commands.cpp - chapter 04's subcommands, in Docker's words:
+//
+//   images [-q]                         the image table
+//   import [-m MSG] [--base IMAGE] TAR|DIR|- NAME[:TAG]
+//   rmi IMAGE...                        untag; delete layers nothing uses
+//   rm CONTAINER...                     delete an exited container's directory
+//   diff CONTAINER                      A/C/D per path, from its upper layer
+//
+// Each command that changes the store holds its lock (see store.hpp).
+#include <fmt/format.h>
+
+#include <ctime>
+#include <memory>
+
+#include "error.hpp"
+#include "overlay.hpp"
+#include "store.hpp"
+
+namespace minidocker {
+
+namespace {
+
+// "3 minutes ago", as `docker images` says it.
+std::string ago(const std::string& rfc3339) {
+    tm t{};
+    if (::strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &t) == nullptr) {
+        return "?";
+    }
+    long seconds = static_cast<long>(std::time(nullptr) - ::timegm(&t));
+    auto plural = [](long n, const char* unit) { return fmt::format("{} {}{} ago", n, unit, n == 1 ? "" : "s"); };
+    if (seconds < 1) {
+        return "Less than a second ago";
+    }
+    if (seconds < 60) {
+        return plural(seconds, "second");
+    }
+    if (seconds < 3600) {
+        return plural(seconds / 60, "minute");
+    }
+    if (seconds < 86400 * 2) {
+        return plural(seconds / 3600, "hour");
+    }
+    return plural(seconds / 86400, "day");
+}
+
+// "2.17MB": Docker counts in powers of 1000.
+std::string human_size(unsigned long long bytes) {
+    const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+    double size = static_cast<double>(bytes);
+    int unit = 0;
+    while (size >= 1000 && unit < 4) {
+        size /= 1000;
+        ++unit;
+    }
+    return fmt::format("{:.3g}{}", size, units[unit]);
+}
+
+}  // namespace
+
+void Overlay::add_commands(Runtime& rt) {
+    rt_ = &rt;
+
+    auto quiet = std::make_shared<bool>(false);
+    CLI::App* images = rt.add_command("images", "List images", [&rt, quiet] {
+        Store store{rt.root_dir()};
+        if (!*quiet) {
+            fmt::print("{:<20} {:<10} {:<14} {:<24} {}\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
+        }
+        for (const Image& image : store.images()) {
+            if (*quiet) {
+                fmt::print("{}\n", image.id.substr(0, 12));
+            } else {
+                fmt::print("{:<20} {:<10} {:<14} {:<24} {}\n", image.name, image.tag, image.id.substr(0, 12),
+                           ago(image.created), human_size(image.size));
+            }
+        }
+        return 0;
+    });
+    images->add_flag("-q,--quiet", *quiet, "Only the image ids");
+
+    struct ImportArgs {
+        std::string source, ref, base, message;
+    };
+    auto import_args = std::make_shared<ImportArgs>();
+    CLI::App* import =
+        rt.add_command("import", "Make an image of one layer from a tar (or a directory)", [&rt, import_args] {
+            Store store{rt.root_dir()};
+            Fd lock = store.lock();
+            Image image = store.import(import_args->source, import_args->ref, import_args->base, import_args->message);
+            fmt::print("sha256:{}\n", image.id);
+            return 0;
+        });
+    import->add_option("source", import_args->source, "A tar (.gz, .xz, .zst...), a directory, or - for stdin")
+        ->required();
+    import->add_option("name", import_args->ref, "NAME[:TAG] of the new image")->required();
+    import->add_option("--base", import_args->base, "Put the new layer on top of this image's layers");
+    import->add_option("-m,--message", import_args->message, "A comment for the image");
+
+    auto rmi_refs = std::make_shared<std::vector<std::string>>();
+    CLI::App* rmi = rt.add_command("rmi", "Remove images (and the layers no other image uses)", [&rt, rmi_refs] {
+        Store store{rt.root_dir()};
+        Fd lock = store.lock();
+        for (const std::string& ref : *rmi_refs) {
+            for (const std::string& line : store.remove_image(ref)) {
+                fmt::print("{}\n", line);
+            }
+        }
+        return 0;
+    });
+    rmi->add_option("image", *rmi_refs, "IMAGE[:TAG] or image id")->required();
+
+    auto rm_names = std::make_shared<std::vector<std::string>>();
+    CLI::App* rm = rt.add_command("rm", "Remove stopped containers", [&rt, rm_names] {
+        Store store{rt.root_dir()};
+        Fd lock = store.lock();
+        for (const std::string& name : *rm_names) {
+            store.remove_container(store.container_id(name));
+            fmt::print("{}\n", name);
+        }
+        return 0;
+    });
+    rm->add_option("container", *rm_names, "Name or id")->required();
+
+    auto diff_name = std::make_shared<std::string>();
+    CLI::App* diff =
+        rt.add_command("diff", "What a container changed: A added, C changed, D deleted", [&rt, diff_name] {
+            Store store{rt.root_dir()};
+            std::string id = store.container_id(*diff_name);
+            ContainerConfig config = store.container_config(id);
+            std::string dir = store.container_dir(id);
+            std::vector<std::string> lowers = {dir + "/init"};
+            for (auto layer = config.layers.rbegin(); layer != config.layers.rend(); ++layer) {
+                lowers.push_back(store.layer_dir(*layer));
+            }
+            for (const Change& change : container_changes(dir + "/upper", lowers)) {
+                fmt::print("{} {}\n", change.kind, change.path);
+            }
+            return 0;
+        });
+    diff->add_option("container", *diff_name, "Name or id")->required();
+}
+
+}  // namespace minidocker

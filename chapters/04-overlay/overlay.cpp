@@ -1,0 +1,345 @@
+// overlay.cpp - chapter 04: images, overlayfs and the init layer.
+//
+// The whole chapter in one sentence: stack the image's read-only layers
+// under an init layer and a fresh read-write layer with one overlayfs mount,
+// and make that the container's root; every write lands in the top layer,
+// which is all that `diff` (and, in chapter 07, `commit`) has to read.
+#include "overlay.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <dirent.h>
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <sstream>
+
+#include "error.hpp"
+#include "layer.hpp"
+#include "state.hpp"
+#include "trace.hpp"
+
+namespace minidocker {
+
+namespace {
+
+// A plain write: the init layer is rebuilt for every container, so a crash
+// halfway costs nothing worth an fsync().
+void write_init_file(const std::string& dir, const std::string& path, const std::string& content, mode_t mode) {
+    std::string full = dir + path;
+    Fd fd = open_fd(full, O_WRONLY | O_CREAT | O_EXCL, mode);
+    if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
+        throw_errno(fmt::format("write(\"{}\")", full));
+    }
+    trace::step(fmt::format("init layer: {} ({} bytes)", path, content.size()));
+}
+
+void make_init_dir(const std::string& dir, const std::string& path) {
+    check(::mkdir((dir + path).c_str(), 0755), fmt::format("mkdir(\"init{}\")", path));
+}
+
+// The host's resolv.conf, without the servers that are the host's own
+// loopback addresses: in the container, 127.0.0.1 is the container.
+std::string container_resolv_conf(const std::string& host) {
+    std::istringstream in(host);
+    std::string out = "# the host's /etc/resolv.conf, without loopback name servers\n";
+    for (std::string line; std::getline(in, line);) {
+        bool loopback = line.rfind("nameserver 127.", 0) == 0 || line.rfind("nameserver ::1", 0) == 0;
+        if (!loopback) {
+            out += line + "\n";
+        }
+    }
+    return out;
+}
+
+// mount(2), narrated for --trace.
+void mount_checked(const char* source, const std::string& target, const char* fstype, unsigned long flags,
+                   const std::string& data) {
+    check(::mount(source, target.c_str(), fstype, flags, data.c_str()),
+          fmt::format("mount({}, \"{}\", {}, {}, \"{}\")", trace::quote(source), target, trace::quote(fstype),
+                      trace::mount_flags(flags), data));
+}
+
+}  // namespace
+
+//! [ch04-init-layer]
+void write_init_layer(const std::string& dir, const std::string& hostname, const std::string& host_resolv_conf) {
+    // Mount points: chapters 01 and 03 mount /proc, /sys and /dev on them.
+    // Made here, they never have to be created in the read-write layer.
+    for (const char* path : {"/proc", "/sys", "/dev", "/dev/pts", "/dev/shm", "/etc"}) {
+        make_init_dir(dir, path);
+    }
+    write_init_file(dir, "/dev/console", "", 0600);
+    // The files that must say who *this* container is. They sit above the
+    // image's layers, so they hide the image's copies, and each container
+    // has its own without changing the image.
+    write_init_file(dir, "/etc/hostname", hostname + "\n", 0644);
+    write_init_file(
+        dir, "/etc/hosts",
+        fmt::format("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{}\n", hostname),
+        0644);
+    write_init_file(dir, "/etc/resolv.conf", container_resolv_conf(host_resolv_conf), 0644);
+    check(::symlink("/proc/mounts", (dir + "/etc/mtab").c_str()), "symlink(\"/proc/mounts\", \"init/etc/mtab\")");
+}
+//! [ch04-init-layer]
+
+//! [ch04-options]
+std::string overlay_options(const std::vector<std::string>& lowers, const std::string& upper, const std::string& work) {
+    std::string lowerdir;
+    for (const std::string& layer : lowers) {
+        lowerdir += (lowerdir.empty() ? "" : ":") + layer;
+    }
+    // redirect_dir, metacopy and index off: then a rename or a chmod in the
+    // container copies whole files up, and upper/ is a plain diff of the
+    // image that chapter 07 can commit as a layer.
+    std::string options = fmt::format("lowerdir={},upperdir={},workdir={},redirect_dir=off,metacopy=off,index=off",
+                                      lowerdir, upper, work);
+    // mount(2) copies at most one page of options: a longer string would be
+    // cut off. That is why layers are named by short links (see store.hpp).
+    long page = ::sysconf(_SC_PAGESIZE);
+    if (static_cast<long>(options.size()) >= page) {
+        throw UsageError(
+            fmt::format("the image has too many layers ({}): the overlay options take {} bytes, "
+                        "more than the {} the kernel reads",
+                        lowers.size() - 1, options.size(), page - 1));
+    }
+    return options;
+}
+//! [ch04-options]
+
+namespace {
+
+// Does `rel` exist in the stack `lowers` (top first)? A whiteout, or an
+// opaque or whited-out directory above it, hides what is below.
+bool exists_below(const std::vector<std::string>& lowers, const std::string& rel) {
+    for (const std::string& layer : lowers) {
+        struct stat st {};
+        if (::lstat((layer + "/" + rel).c_str(), &st) == 0) {
+            return !is_whiteout(layer + "/" + rel);
+        }
+        for (size_t slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {
+            std::string ancestor = layer + "/" + rel.substr(0, slash);
+            if (is_whiteout(ancestor) || is_opaque_dir(ancestor)) {
+                return false;
+            }
+        }
+    }
+    return false;
+}
+
+std::vector<std::string> names_in(const std::string& dir) {
+    std::vector<std::string> names;
+    std::unique_ptr<DIR, int (*)(DIR*)> d{::opendir(dir.c_str()), ::closedir};
+    while (d) {
+        dirent* de = ::readdir(d.get());
+        if (de == nullptr) {
+            break;
+        }
+        std::string name = de->d_name;
+        if (name != "." && name != "..") {
+            names.push_back(name);
+        }
+    }
+    return names;
+}
+
+//! [ch04-diff]
+void walk_changes(const std::string& upper, const std::vector<std::string>& lowers, const std::string& rel,
+                  std::vector<Change>& out) {
+    std::vector<std::string> names = names_in(rel.empty() ? upper : upper + "/" + rel);
+    for (const std::string& name : names) {
+        std::string path = rel.empty() ? name : rel + "/" + name;
+        std::string full = upper + "/" + path;
+        if (is_whiteout(full)) {
+            out.push_back({'D', "/" + path});  // overlayfs' mark for "deleted"
+            continue;
+        }
+        bool below = exists_below(lowers, path);
+        out.push_back({below ? 'C' : 'A', "/" + path});
+        struct stat st {};
+        if (::lstat(full.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+            continue;
+        }
+        if (below && is_opaque_dir(full)) {
+            // "rm -rf dir; mkdir dir": an opaque directory hides everything
+            // the layers below had in it. Those entries were deleted.
+            std::vector<std::string> kept = names_in(full);
+            for (const std::string& layer : lowers) {
+                for (const std::string& child : names_in(layer + "/" + path)) {
+                    bool listed = std::any_of(out.begin(), out.end(),
+                                              [&](const Change& c) { return c.path == "/" + path + "/" + child; });
+                    if (std::find(kept.begin(), kept.end(), child) == kept.end() && !listed &&
+                        exists_below(lowers, path + "/" + child)) {
+                        out.push_back({'D', "/" + path + "/" + child});
+                    }
+                }
+            }
+        }
+        walk_changes(upper, lowers, path, out);
+    }
+}
+//! [ch04-diff]
+
+}  // namespace
+
+std::vector<Change> container_changes(const std::string& upper, const std::vector<std::string>& lowers) {
+    std::vector<Change> changes;
+    walk_changes(upper, lowers, "", changes);
+    std::sort(changes.begin(), changes.end(), [](const Change& a, const Change& b) { return a.path < b.path; });
+    return changes;
+}
+
+void Overlay::add_run_options(CLI::App& run) {
+    run.add_option("--name", name_, "Name the container (default: the first 12 digits of its id)");
+    run.add_flag("--rm", auto_remove_, "Remove the container (its directory and read-write layer) when it exits");
+}
+
+//! [ch04-prepare]
+void Overlay::prepare(Container& c) {
+    // The forms of chapters 01-03 run without an image.
+    if (!c.rootfs.empty() || c.command_after_dashes) {
+        if (!name_.empty() || auto_remove_) {
+            throw UsageError("--name and --rm need an image: run [OPTIONS] IMAGE [CMD...]");
+        }
+        return;
+    }
+    if ((c.clone_flags & CLONE_NEWNS) == 0) {
+        throw UsageError("an image needs the mnt namespace (add mnt to --ns)");
+    }
+    if (c.command[0].find('/') != std::string::npos) {
+        throw UsageError(
+            fmt::format("\"{}\" is not an image; to run a host program without an image, put \"--\" "
+                        "before it: run [OPTIONS] -- {}",
+                        c.command[0], c.command[0]));
+    }
+    store_.emplace(rt_->root_dir());
+    // Until config.json names the image, `rmi` must not delete it.
+    Fd lock = store_->lock();
+    Image image = store_->image(c.command[0]);
+
+    config_.id = c.id;
+    config_.name = name_.empty() ? c.id.substr(0, 12) : name_;
+    config_.image = c.command[0];
+    config_.image_id = image.id;
+    config_.layers = image.layers;
+    config_.command.assign(c.command.begin() + 1, c.command.end());
+    if (config_.command.empty()) {
+        config_.command = image.config.cmd;
+    }
+    if (config_.command.empty()) {
+        throw UsageError(
+            fmt::format("no command: the image {} has no Cmd, so give one: run {} CMD...", image.ref(), config_.image));
+    }
+    // The image's environment, then the runtime's defaults for what it lacks.
+    config_.env = image.config.env;
+    for (const std::string& kv : c.env) {
+        std::string key = kv.substr(0, kv.find('=') + 1);
+        bool set = std::any_of(config_.env.begin(), config_.env.end(),
+                               [&](const std::string& have) { return have.rfind(key, 0) == 0; });
+        if (!set) {
+            config_.env.push_back(kv);
+        }
+    }
+    config_.hostname = c.hostname;
+    config_.working_dir = image.config.working_dir;
+    config_.created = now_rfc3339();
+    config_.auto_remove = auto_remove_;
+
+    dir_ = store_->container_dir(c.id);
+    check(::mkdir(dir_.c_str(), 0700), fmt::format("mkdir(\"{}\")", dir_));
+    store_->reserve_name(config_.name, c.id);
+    name_taken_ = true;
+    for (const char* sub : {"/init", "/upper", "/work", "/merged"}) {
+        check(::mkdir((dir_ + sub).c_str(), 0755), fmt::format("mkdir(\"{}{}\")", dir_, sub));
+    }
+    std::string resolv;
+    try {
+        resolv = read_text_file("/etc/resolv.conf");
+    } catch (const std::system_error&) {
+        // no resolv.conf on the host: the container gets an empty one
+    }
+    write_init_layer(dir_ + "/init", c.hostname, resolv);
+
+    // lowerdir, top first: the init layer, then the image's layers from the
+    // newest down; layers by their short links (see store.hpp).
+    std::string here = "containers/" + c.id;
+    std::vector<std::string> lowers = {here + "/init"};
+    for (auto layer = config_.layers.rbegin(); layer != config_.layers.rend(); ++layer) {
+        lowers.push_back(store_->short_link(*layer));
+    }
+    options_ = overlay_options(lowers, here + "/upper", here + "/work");
+    store_->save_container_config(config_);
+    store_->save_container_state(c.id, ContainerState{});
+
+    c.command = config_.command;
+    c.env = config_.env;
+    c.rootfs = dir_ + "/merged";
+}
+//! [ch04-prepare]
+
+void Overlay::join(Container& c) {
+    if (!store_) {
+        return;
+    }
+    ContainerState state;
+    state.status = "running";
+    state.pid = c.pid;
+    state.started_at = now_rfc3339();
+    store_->save_container_state(c.id, state);
+    started_ = true;
+}
+
+//! [ch04-mount]
+void Overlay::setup_before_root(Container& c) {
+    if (!store_) {
+        return;
+    }
+    // The options name layers relative to $ROOT. Relative names resolve from
+    // the current directory: ours, in this child only.
+    check(::chdir(store_->root().c_str()), fmt::format("chdir(\"{}\")", store_->root()));
+    // In the container's own mount namespace: when its last process exits,
+    // the kernel unmounts it. Nothing can leak onto the host.
+    mount_checked("overlay", c.rootfs, "overlay", 0, options_);
+}
+//! [ch04-mount]
+
+void Overlay::setup_after_root(Container& /*c*/) {
+    if (!store_ || config_.working_dir.empty()) {
+        return;
+    }
+    make_dirs(config_.working_dir);
+    check(::chdir(config_.working_dir.c_str()), fmt::format("chdir(\"{}\")", config_.working_dir));
+}
+
+void Overlay::after_exit(Container& c) {
+    if (!store_ || !started_) {
+        return;
+    }
+    ContainerState state = store_->container_state(c.id);
+    state.status = "exited";
+    state.exit_code = c.exit_code;
+    state.finished_at = now_rfc3339();
+    store_->save_container_state(c.id, state);
+}
+
+void Overlay::cleanup(Container& /*c*/) noexcept {
+    if (!store_ || dir_.empty() || (started_ && !auto_remove_)) {
+        return;  // no image; or it stays for `diff` and `rm`
+    }
+    try {
+        if (name_taken_) {
+            store_->release_name(config_.name);
+        }
+        remove_tree(dir_);
+        trace::step(fmt::format("removed {}", dir_));
+    } catch (...) {
+        // cleanup must not throw; `rm` can finish the job
+    }
+}
+
+}  // namespace minidocker
