@@ -72,6 +72,15 @@ nlohmann::json read_json(const std::string& path) {
     }
 }
 
+std::string join_path(std::string_view dir, std::string_view name) {
+    std::string path;
+    path.reserve(dir.size() + 1 + name.size());
+    if (!dir.empty()) {
+        path.append(dir).append("/");
+    }
+    return path.append(name);
+}
+
 void make_dirs(const std::string& path) {
     std::error_code ec;
     std::filesystem::create_directories(path, ec);

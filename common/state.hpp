@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <string_view>
 
 #include "fd.hpp"
 
@@ -34,6 +35,9 @@ void write_json_atomic(const std::string& path, const nlohmann::json& value, Dur
 std::string read_text_file(const std::string& path);
 // Throws std::runtime_error naming the path when it is not valid JSON.
 nlohmann::json read_json(const std::string& path);
+
+// "dir/name"; just `name` when dir is "".
+std::string join_path(std::string_view dir, std::string_view name);
 
 // mkdir -p; throws on failure other than "it exists".
 void make_dirs(const std::string& path);

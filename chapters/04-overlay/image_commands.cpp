@@ -37,7 +37,7 @@ std::string ago(const std::string& rfc3339) {
     if (seconds < 3600) {
         return plural(seconds / 60, "minute");
     }
-    if (seconds < 86400 * 2) {
+    if (seconds < 2L * 86400) {
         return plural(seconds / 3600, "hour");
     }
     return plural(seconds / 86400, "day");

@@ -23,6 +23,7 @@
 
 #include "error.hpp"
 #include "fd.hpp"
+#include "state.hpp"
 
 namespace minidocker {
 
@@ -155,7 +156,7 @@ void extract_layer(const std::string& tar_path, const std::string& dir) {
     ReadArchive in{archive_read_new()};
     archive_read_support_format_tar(in.get());
     archive_read_support_filter_all(in.get());  // .gz, .xz, .zst, .bz2 ...
-    if (archive_read_open_filename(in.get(), tar_path.c_str(), 64 * 1024) != ARCHIVE_OK) {
+    if (archive_read_open_filename(in.get(), tar_path == "-" ? nullptr : tar_path.c_str(), 65536) != ARCHIVE_OK) {
         throw UsageError(fmt::format("{}: {}", tar_path, archive_error_string(in.get())));
     }
     char real[PATH_MAX];
@@ -202,9 +203,9 @@ void extract_layer(const std::string& tar_path, const std::string& dir) {
             continue;
         }
 
-        archive_entry_set_pathname(entry, (root + "/" + path).c_str());
+        archive_entry_set_pathname(entry, join_path(root, path).c_str());
         if (hardlink != nullptr) {
-            archive_entry_set_hardlink(entry, (root + "/" + clean_entry_name(hardlink)).c_str());
+            archive_entry_set_hardlink(entry, join_path(root, clean_entry_name(hardlink)).c_str());
         }
         if (archive_write_header(out.get(), entry) < ARCHIVE_WARN) {
             throw UsageError(fmt::format("{}: \"{}\": {}", tar_path, path, archive_error_string(out.get())));
@@ -297,8 +298,8 @@ struct TarWriter {
         }
         std::sort(names.begin(), names.end());
         for (const std::string& name : names) {
-            std::string path = here + "/" + name;
-            std::string entry_name = rel.empty() ? name : rel + "/" + name;
+            std::string path = join_path(here, name);
+            std::string entry_name = join_path(rel, name);
             struct stat st {};
             if (::lstat(path.c_str(), &st) != 0) {
                 throw_errno(fmt::format("lstat(\"{}\")", path));
@@ -307,7 +308,7 @@ struct TarWriter {
                 continue;  // tar has no sockets; they are remade by whoever listens
             }
             if (S_ISCHR(st.st_mode) && st.st_rdev == ::makedev(0, 0)) {
-                write_marker(rel.empty() ? whiteout_prefix + name : rel + "/" + whiteout_prefix + name, st);
+                write_marker(join_path(rel, whiteout_prefix + name), st);
                 continue;
             }
             Entry e{archive_entry_new()};
@@ -339,7 +340,7 @@ struct TarWriter {
             }
             if (S_ISDIR(st.st_mode)) {
                 if (is_opaque_dir(path)) {
-                    write_marker(entry_name + "/" + opaque_marker, st);
+                    write_marker(join_path(entry_name, opaque_marker), st);
                 }
                 write_tree(dir, entry_name);
             }
@@ -438,7 +439,7 @@ unsigned long long tree_size(const std::string& dir) {
         if (name == "." || name == "..") {
             continue;
         }
-        std::string path = dir + "/" + name;
+        std::string path = join_path(dir, name);
         struct stat st {};
         if (::lstat(path.c_str(), &st) != 0) {
             continue;

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -119,11 +120,12 @@ namespace {
 bool exists_below(const std::vector<std::string>& lowers, const std::string& rel) {
     for (const std::string& layer : lowers) {
         struct stat st {};
-        if (::lstat((layer + "/" + rel).c_str(), &st) == 0) {
-            return !is_whiteout(layer + "/" + rel);
+        std::string path = join_path(layer, rel);
+        if (::lstat(path.c_str(), &st) == 0) {
+            return !is_whiteout(path);
         }
         for (size_t slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {
-            std::string ancestor = layer + "/" + rel.substr(0, slash);
+            std::string ancestor = join_path(layer, rel.substr(0, slash));
             if (is_whiteout(ancestor) || is_opaque_dir(ancestor)) {
                 return false;
             }
@@ -151,10 +153,10 @@ std::vector<std::string> names_in(const std::string& dir) {
 //! [ch04-diff]
 void walk_changes(const std::string& upper, const std::vector<std::string>& lowers, const std::string& rel,
                   std::vector<Change>& out) {
-    std::vector<std::string> names = names_in(rel.empty() ? upper : upper + "/" + rel);
+    std::vector<std::string> names = names_in(rel.empty() ? upper : join_path(upper, rel));
     for (const std::string& name : names) {
-        std::string path = rel.empty() ? name : rel + "/" + name;
-        std::string full = upper + "/" + path;
+        std::string path = join_path(rel, name);
+        std::string full = join_path(upper, path);
         if (is_whiteout(full)) {
             out.push_back({'D', "/" + path});  // overlayfs' mark for "deleted"
             continue;
@@ -170,12 +172,13 @@ void walk_changes(const std::string& upper, const std::vector<std::string>& lowe
             // the layers below had in it. Those entries were deleted.
             std::vector<std::string> kept = names_in(full);
             for (const std::string& layer : lowers) {
-                for (const std::string& child : names_in(layer + "/" + path)) {
-                    bool listed = std::any_of(out.begin(), out.end(),
-                                              [&](const Change& c) { return c.path == "/" + path + "/" + child; });
+                for (const std::string& child : names_in(join_path(layer, path))) {
+                    std::string deleted = "/" + join_path(path, child);
+                    bool listed =
+                        std::any_of(out.begin(), out.end(), [&](const Change& c) { return c.path == deleted; });
                     if (std::find(kept.begin(), kept.end(), child) == kept.end() && !listed &&
-                        exists_below(lowers, path + "/" + child)) {
-                        out.push_back({'D', "/" + path + "/" + child});
+                        exists_below(lowers, join_path(path, child))) {
+                        out.push_back({'D', deleted});
                     }
                 }
             }
@@ -221,6 +224,8 @@ void Overlay::prepare(Container& c) {
     // Until config.json names the image, `rmi` must not delete it.
     Fd lock = store_->lock();
     Image image = store_->image(c.command[0]);
+    trace::step(fmt::format("image {} is {}: {} layer(s), bottom first: {}", c.command[0], image.id.substr(0, 12),
+                            image.layers.size(), fmt::join(image.layers, " ")));
 
     config_.id = c.id;
     config_.name = name_.empty() ? c.id.substr(0, 12) : name_;

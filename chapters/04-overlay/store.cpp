@@ -332,6 +332,10 @@ Image Store::import(const std::string& source, const std::string& ref, const std
     image.comment = comment;
     image.layers.push_back(layer);
     image.size += tree_size(layer_dir(layer));
+    // The layer's files were written without an fsync each; one syncfs()
+    // makes them all durable before the image file that names them is.
+    Fd root = open_fd(root_, O_RDONLY | O_DIRECTORY);
+    check(::syncfs(root.get()), fmt::format("syncfs(\"{}\")", root_));
     save_image(image);
     return image;
 }
@@ -409,9 +413,9 @@ Image Store::make_busybox() const {
         char applet[256];
         while (list && std::fgets(applet, sizeof applet, list.get()) != nullptr) {
             std::string name = applet;
-            name.erase(name.find_last_not_of("\n") + 1);
+            name.erase(name.find_last_not_of('\n') + 1);
             if (!name.empty() && name != "busybox" && name.find('/') == std::string::npos) {
-                fs::create_symlink("busybox", dir + "/bin/" + name);
+                fs::create_symlink("busybox", join_path(dir + "/bin", name));
             }
         }
         write_file_atomic(dir + "/etc/passwd",
