@@ -19,10 +19,12 @@ namespace minidocker {
 namespace {
 
 // What crosses the socketpair. SOCK_SEQPACKET keeps it one message.
+// Room for a failed mount's whole call: overlay options alone may take a
+// page (see chapter 04).
 struct Message {
     int error;
     int exit_code;
-    char text[500];
+    char text[8192];
 };
 
 }  // namespace

@@ -18,7 +18,9 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "error.hpp"
@@ -131,6 +133,29 @@ void extract_whiteout(int root_fd, const std::string& parent, const std::string&
 }
 //! [ch04-whiteout-in]
 
+// The directories a tar does not list (`tar cf x.tar dir/file` has no entry
+// "dir/") are made on the way, with the time of day and the importer's
+// umask. Give them fixed ones, so that the layer, and so its id, depend on
+// the tar's content only.
+void fix_unlisted_dirs(const std::string& root, const std::set<std::string>& listed) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+        if (it->symlink_status().type() != fs::file_type::directory ||
+            listed.count(it->path().lexically_relative(root).string()) != 0) {
+            continue;
+        }
+        timespec epoch[2] = {{0, 0}, {0, 0}};
+        check(::chmod(it->path().c_str(), 0755), fmt::format("chmod(\"{}\", 0755)", it->path().string()));
+        check(::utimensat(AT_FDCWD, it->path().c_str(), epoch, AT_SYMLINK_NOFOLLOW),
+              fmt::format("utimensat(\"{}\", 0)", it->path().string()));
+    }
+    if (ec) {
+        throw std::system_error(ec, fmt::format("walking \"{}\"", root));
+    }
+}
+
 }  // namespace
 
 void check_entry(std::string_view path, EntryKind kind, std::string_view link) {
@@ -172,6 +197,7 @@ void extract_layer(const std::string& tar_path, const std::string& dir) {
     WriteArchive out{archive_write_disk_new()};
     archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER |
                                                   ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS);
+    std::set<std::string> listed_dirs;
     for (;;) {
         archive_entry* entry = nullptr;
         int rc = archive_read_next_header(in.get(), &entry);
@@ -195,6 +221,9 @@ void extract_layer(const std::string& tar_path, const std::string& dir) {
             check_entry(path, EntryKind::file, "");
         }
 
+        if (archive_entry_filetype(entry) == AE_IFDIR) {
+            listed_dirs.insert(path);
+        }
         size_t slash = path.rfind('/');
         std::string parent = slash == std::string::npos ? "" : path.substr(0, slash);
         std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -230,6 +259,7 @@ void extract_layer(const std::string& tar_path, const std::string& dir) {
     if (archive_write_close(out.get()) < ARCHIVE_WARN) {
         throw UsageError(fmt::format("{}: {}", tar_path, archive_error_string(out.get())));
     }
+    fix_unlisted_dirs(root, listed_dirs);
 }
 //! [ch04-extract]
 
@@ -266,15 +296,14 @@ struct TarWriter {
         }
     }
 
-    // An empty regular file: how OCI tars spell whiteouts.
-    void write_marker(const std::string& name, const struct stat& st) {
+    // An empty regular file: how OCI tars spell whiteouts. A mark has no
+    // owner or time worth keeping: fixed ones keep the digest about content.
+    void write_marker(const std::string& name) {
         Entry e{archive_entry_new()};
         archive_entry_set_pathname(e.get(), name.c_str());
         archive_entry_set_filetype(e.get(), AE_IFREG);
         archive_entry_set_perm(e.get(), 0644);
-        archive_entry_set_uid(e.get(), st.st_uid);
-        archive_entry_set_gid(e.get(), st.st_gid);
-        archive_entry_set_mtime(e.get(), st.st_mtim.tv_sec, 0);
+        archive_entry_set_mtime(e.get(), 0, 0);
         write_header(e.get());
     }
 
@@ -308,7 +337,7 @@ struct TarWriter {
                 continue;  // tar has no sockets; they are remade by whoever listens
             }
             if (S_ISCHR(st.st_mode) && st.st_rdev == ::makedev(0, 0)) {
-                write_marker(join_path(rel, whiteout_prefix + name), st);
+                write_marker(join_path(rel, whiteout_prefix + name));
                 continue;
             }
             Entry e{archive_entry_new()};
@@ -340,7 +369,7 @@ struct TarWriter {
             }
             if (S_ISDIR(st.st_mode)) {
                 if (is_opaque_dir(path)) {
-                    write_marker(join_path(entry_name, opaque_marker), st);
+                    write_marker(join_path(entry_name, opaque_marker));
                 }
                 write_tree(dir, entry_name);
             }

@@ -28,7 +28,11 @@ namespace minidocker {
 // an absolute path, a ".." component, a hard link to such a path, or a
 // relative symbolic link that climbs above the layer's root. (A symbolic
 // link to an absolute path is fine: in the container it resolves inside the
-// container's root, as /bin/sh -> /bin/busybox does.)
+// container's root, as /bin/sh -> /bin/busybox does.) A link's target is
+// judged by its own text: a chain through other links is not followed here.
+// Such a chain can only point out of the layer on the host, where nothing
+// follows it: extract_layer() never writes through a link, and in the
+// container it resolves inside the container's root.
 enum class EntryKind { file, hardlink, symlink };
 void check_entry(std::string_view path, EntryKind kind, std::string_view link);
 

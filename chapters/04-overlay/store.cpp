@@ -176,6 +176,11 @@ std::pair<std::string, std::string> parse_image_ref(const std::string& ref) {
 }
 
 Store::Store(const std::string& root) {
+    // What the runtime writes (layers, the init layer, upper/) must not
+    // depend on the umask of whoever runs it: 077 would make /etc 0700 and
+    // the image's files unreadable to a container's non-root users. Docker
+    // does the same; the container's command inherits it, as in Docker.
+    ::umask(022);
     for (const char* sub : {"layers", "l", "images", "containers", "names", "tmp"}) {
         make_dirs(root + "/" + sub);
     }
