@@ -43,7 +43,14 @@
 # the test rootfs (BIN_DIR/.., such as "/home/me/minidocker/build", becomes
 # "<build>"; so does whatever comes before "/rootfs" in a quoted path, so that
 # a transcript recorded in another clone still matches), the pid written to a
-# cgroup.procs file and the CPU and memory-node lists written to cpuset files. The trace lines
+# cgroup.procs file and the CPU and memory-node lists written to cpuset files.
+# From chapter 04 on also: the scratch directory ("/tmp/tmp.Xb3kQ9aZ1c" becomes
+# "<scratch>", so the store in MINIDOCKER_ROOT is "<scratch>/root"), the random
+# names of half-made layers in the store's tmp/ ("<scratch>/root/tmp/XXXXXX"),
+# the 16-hex short layer links (l/<16 hex>), the age and size columns of
+# `images` ("3 seconds ago 1.98MB" becomes "<AGO> <SIZE>": the size is the host
+# busybox's) and the size of the init layer's resolv.conf in the trace (it is
+# made from the host's). The trace lines
 # about the shared parent cgroup (mkdir, rmdir and cpuset of ".../minidocker")
 # are left out on both sides: whether they appear depends on whether another
 # container is running at the same moment. Runs of spaces count as one, so
@@ -88,6 +95,10 @@ sed_literal() {
 }
 build_dir_logical=$(sed_literal "$(cd "$bin_dir/.." && pwd -L)")
 build_dir_physical=$(sed_literal "$(cd "$bin_dir/.." && pwd -P)")
+# The scratch directory holds the store (MINIDOCKER_ROOT), whose path the
+# runtime prints from chapter 04 on. The transcript recorded another mktemp
+# name ("tmp." and ten letters or digits), hence the second, general pattern.
+scratch_physical=$(sed_literal "$(cd "$scratch" && pwd -P)")
 
 # mask: reads text, writes it with the varying parts replaced by fixed words.
 mask() {
@@ -95,6 +106,9 @@ mask() {
         -e "s#${build_dir_physical}([^A-Za-z0-9_.-]|\$)#<build>\\1#g" \
         -e "s#${build_dir_logical}([^A-Za-z0-9_.-]|\$)#<build>\\1#g" \
         -e 's#"/[^"]*/rootfs"#"<build>/rootfs"#g' \
+        -e "s#${scratch_physical}([^A-Za-z0-9_.-]|\$)#<scratch>\\1#g" \
+        -e 's#/([^/[:space:]"]+/)*tmp\.[A-Za-z0-9]{10}([^A-Za-z0-9_.-]|$)#<scratch>\2#g' \
+        -e 's#(<scratch>/root/tmp/)[A-Za-z0-9]{6}#\1XXXXXX#g' \
         -e 's/(clone\([^)]*\) = )[0-9]+/\1<PID>/g' \
         -e 's/waitpid\([0-9]+\) = [0-9]+/waitpid(<PID>) = <PID>/g' \
         -e 's/kill\([0-9]+,/kill(<PID>,/g' \
@@ -108,6 +122,9 @@ mask() {
         -e 's/(cpuset\.(cpus|mems)", ")[0-9,-]*"\) = [0-9]+/\1<LIST>") = <N>/g' \
         -e 's/\b[0-9a-f]{64}\b/<ID>/g' \
         -e 's/\b[0-9a-f]{12}\b/<ID12>/g' \
+        -e 's/\b[0-9a-f]{16}\b/<ID16>/g' \
+        -e 's/\b(Less than a second|[0-9]+ (second|minute|hour|day)s?) ago +[0-9.]+(B|kB|MB|GB|TB)$/<AGO> <SIZE>/' \
+        -e 's/(init layer: \/etc\/resolv\.conf \()[0-9]+ bytes/\1<N> bytes/' \
         -e 's/ {2,}/ /g' \
         -e 's/ +$//'
 }
