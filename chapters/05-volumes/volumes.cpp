@@ -1,0 +1,345 @@
+// volumes.cpp - chapter 05: bind mounts that do not break isolation.
+//
+// The whole chapter in one sentence: in the container's own mount namespace,
+// after the root filesystem is mounted and before pivot_root, bind each host
+// directory onto a mount point made safely inside the rootfs; the host never
+// sees the mount, and the container sees nothing else of the host.
+#include "volumes.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+#include "error.hpp"
+#include "state.hpp"
+#include "store.hpp"
+#include "trace.hpp"
+#include "volume_store.hpp"
+
+namespace minidocker {
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> parts;
+    size_t start = 0;
+    for (size_t at = s.find(sep); at != std::string::npos; at = s.find(sep, start)) {
+        parts.push_back(s.substr(start, at - start));
+        start = at + 1;
+    }
+    parts.push_back(s.substr(start));
+    return parts;
+}
+
+[[noreturn]] void bad_volume(const std::string& arg, const std::string& why) {
+    throw UsageError(fmt::format("-v \"{}\": {}", arg, why));
+}
+
+void check_container_path(const std::string& arg, const std::string& path) {
+    if (path.empty() || path[0] != '/') {
+        bad_volume(arg, fmt::format("the container path \"{}\" must be absolute", path));
+    }
+    for (const std::string& part : split(path, '/')) {
+        if (part == "..") {
+            bad_volume(arg, "the container path must not contain \"..\"");
+        }
+    }
+    if (path.find_first_not_of('/') == std::string::npos) {
+        bad_volume(arg, "cannot mount over the container's \"/\"");
+    }
+}
+
+// openat2() with RESOLVE_IN_ROOT: "/" and ".." stop at root_fd, and so do
+// absolute symbolic links, exactly as they would inside the container.
+int open_in_root(int root_fd, const std::string& path, int flags) {
+    struct open_how how {};
+    how.flags = static_cast<unsigned long long>(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_IN_ROOT;
+    return static_cast<int>(::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how));
+}
+
+}  // namespace
+
+//! [ch05-parse]
+VolumeSpec parse_volume(const std::string& arg) {
+    std::vector<std::string> parts = split(arg, ':');
+    VolumeSpec spec;
+    if (parts.size() > 3 || std::any_of(parts.begin(), parts.end(), [](const std::string& p) { return p.empty(); })) {
+        bad_volume(arg, "expected HOST:CONTAINER[:ro], NAME:CONTAINER[:ro] or CONTAINER");
+    }
+    if (parts.size() == 3) {
+        if (parts[2] != "ro" && parts[2] != "rw") {
+            bad_volume(arg, fmt::format("unknown mode \"{}\" (ro or rw)", parts[2]));
+        }
+        spec.read_only = parts[2] == "ro";
+    }
+    if (parts.size() == 1) {
+        // `-v /data`: an anonymous volume, a fresh directory of our own.
+        spec.kind = VolumeSpec::Kind::anonymous;
+        spec.target = parts[0];
+    } else {
+        spec.source = parts[0];
+        spec.target = parts[1];
+        if (spec.source[0] == '/') {
+            spec.kind = VolumeSpec::Kind::bind;
+        } else if (valid_volume_name(spec.source)) {
+            spec.kind = VolumeSpec::Kind::named;
+        } else if (spec.source.find('/') != std::string::npos) {
+            bad_volume(arg, fmt::format("the host path \"{}\" must be absolute", spec.source));
+        } else {
+            bad_volume(arg, fmt::format("invalid volume name \"{}\": use letters, digits, '_', '.', '-'",
+                                        spec.source));
+        }
+    }
+    check_container_path(arg, spec.target);
+    return spec;
+}
+//! [ch05-parse]
+
+//! [ch05-target]
+Fd open_volume_target(int root_fd, const std::string& target, bool directory) {
+    std::vector<std::string> parts;
+    for (const std::string& part : split(target, '/')) {
+        if (!part.empty() && part != ".") {
+            parts.push_back(part);
+        }
+    }
+    std::string done = "/";
+    Fd here;
+    for (size_t i = 0; i < parts.size(); ++i) {
+        bool last = i + 1 == parts.size();
+        std::string path = join_path(done == "/" ? "" : done, parts[i]);
+        path = path[0] == '/' ? path : "/" + path;
+        here.reset(open_in_root(root_fd, path, O_PATH));
+        if (!here && errno == ENOENT) {
+            // Missing: make it in the directory we already resolved. The
+            // mount point lands in the container's read-write layer.
+            Fd parent{open_in_root(root_fd, done, O_PATH | O_DIRECTORY)};
+            if (!parent) {
+                throw_errno(fmt::format("openat2(rootfs, \"{}\", RESOLVE_IN_ROOT)", done));
+            }
+            int rc = 0;
+            if (!last || directory) {
+                rc = ::mkdirat(parent.get(), parts[i].c_str(), 0755);
+            } else {
+                Fd file{::openat(parent.get(), parts[i].c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
+                rc = file ? 0 : -1;
+            }
+            if (rc != 0 && errno == EEXIST) {
+                throw UsageError(fmt::format("-v: \"{}\" in the container is a symbolic link to nothing", path));
+            }
+            check(rc, fmt::format("{}(\"{}\")", !last || directory ? "mkdir" : "creat", path));
+            here.reset(open_in_root(root_fd, path, O_PATH));
+        }
+        if (!here) {
+            throw_errno(fmt::format("openat2(rootfs, \"{}\", RESOLVE_IN_ROOT)", path));
+        }
+        done = path;
+    }
+    struct stat st {};
+    struct stat root {};
+    if (::fstat(here.get(), &st) != 0 || ::fstat(root_fd, &root) != 0) {
+        throw_errno(fmt::format("fstat(\"{}\")", target));
+    }
+    // A link like /test -> ../../.. ends at the container's root, not above
+    // it; still, binding over "/" is not what anyone asked for.
+    if (st.st_dev == root.st_dev && st.st_ino == root.st_ino) {
+        throw UsageError(fmt::format("-v: \"{}\" leads to the container's \"/\"", target));
+    }
+    if (directory != S_ISDIR(st.st_mode)) {
+        throw UsageError(fmt::format("-v: cannot mount a {} on \"{}\": it is {}", directory ? "directory" : "file",
+                                     target, S_ISDIR(st.st_mode) ? "a directory" : "not a directory"));
+    }
+    return here;
+}
+//! [ch05-target]
+
+void copy_tree(int from, int to) {
+    Fd listing{::fcntl(from, F_DUPFD_CLOEXEC, 0)};
+    std::unique_ptr<DIR, int (*)(DIR*)> dir{::fdopendir(listing.release()), ::closedir};
+    if (!dir) {
+        throw_errno("fdopendir()");
+    }
+    while (dirent* de = ::readdir(dir.get())) {
+        std::string name = de->d_name;
+        if (name == "." || name == "..") {
+            continue;
+        }
+        struct stat st {};
+        if (::fstatat(from, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            throw_errno(fmt::format("fstatat(\"{}\")", name));
+        }
+        if (S_ISDIR(st.st_mode)) {
+            check(::mkdirat(to, name.c_str(), 0700), fmt::format("mkdir(\"{}\")", name));
+            Fd src{::openat(from, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+            Fd dst{::openat(to, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+            if (!src || !dst) {
+                throw_errno(fmt::format("open(\"{}\", O_DIRECTORY)", name));
+            }
+            copy_tree(src.get(), dst.get());
+        } else if (S_ISREG(st.st_mode)) {
+            Fd src{::openat(from, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
+            Fd dst{::openat(to, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)};
+            if (!src || !dst) {
+                throw_errno(fmt::format("copy \"{}\"", name));
+            }
+            char buf[64 * 1024];
+            for (ssize_t n; (n = ::read(src.get(), buf, sizeof buf)) > 0;) {
+                if (::write(dst.get(), buf, static_cast<size_t>(n)) != n) {
+                    throw_errno(fmt::format("write(\"{}\")", name));
+                }
+            }
+        } else if (S_ISLNK(st.st_mode)) {
+            char target[PATH_MAX];
+            ssize_t n = ::readlinkat(from, name.c_str(), target, sizeof target - 1);
+            if (n < 0) {
+                throw_errno(fmt::format("readlink(\"{}\")", name));
+            }
+            target[n] = '\0';
+            check(::symlinkat(target, to, name.c_str()), fmt::format("symlink(\"{}\")", name));
+        } else {
+            check(::mknodat(to, name.c_str(), st.st_mode, st.st_rdev), fmt::format("mknod(\"{}\")", name));
+        }
+        // Owner, then mode (chown clears set-uid bits), then times.
+        ::fchownat(to, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+        if (!S_ISLNK(st.st_mode)) {
+            ::fchmodat(to, name.c_str(), st.st_mode & 07777, 0);
+        }
+        timespec times[2] = {st.st_atim, st.st_mtim};
+        ::utimensat(to, name.c_str(), times, AT_SYMLINK_NOFOLLOW);
+    }
+}
+
+void Volumes::add_run_options(CLI::App& run) {
+    run.add_option("-v,--volume", args_,
+                   "Bind mount: HOST:CTR[:ro] (absolute host path), NAME:CTR[:ro] (named volume), or CTR "
+                   "(anonymous volume)")
+        ->allow_extra_args(false);  // one value per -v, as in `-v A:B IMAGE CMD`
+}
+
+//! [ch05-prepare]
+void Volumes::prepare(Container& c) {
+    if (args_.empty()) {
+        return;
+    }
+    // All of them are checked before anything is made: bad input creates
+    // nothing.
+    std::vector<Mount> mounts;
+    for (const std::string& arg : args_) {
+        Mount m;
+        m.spec = parse_volume(arg);
+        if (m.spec.kind == VolumeSpec::Kind::bind) {
+            char real[PATH_MAX];
+            struct stat st {};
+            if (::realpath(m.spec.source.c_str(), real) == nullptr || ::stat(real, &st) != 0) {
+                throw UsageError(fmt::format("-v \"{}\": host path \"{}\": {}", arg, m.spec.source,
+                                             std::generic_category().message(errno)));
+            }
+            m.source = real;  // the host's own links are followed here, on the host
+            m.directory = S_ISDIR(st.st_mode);
+        }
+        mounts.push_back(m);
+    }
+    if (c.rootfs.empty()) {
+        throw UsageError("-v needs a root filesystem to mount into: run [OPTIONS] IMAGE [CMD...], or --rootfs DIR");
+    }
+
+    VolumeStore volumes{rt_->root_dir()};
+    nlohmann::json record = nlohmann::json::array();
+    for (Mount& m : mounts) {
+        if (m.spec.kind != VolumeSpec::Kind::bind) {
+            bool anonymous = m.spec.kind == VolumeSpec::Kind::anonymous;
+            m.name = anonymous ? random_id() : m.spec.source;
+            m.fresh = volumes.create(m.name, anonymous);
+            m.source = volumes.data_dir(m.name);
+        }
+        record.push_back({{"Type", m.spec.kind == VolumeSpec::Kind::bind ? "bind" : "volume"},
+                          {"Name", m.name},
+                          {"Source", m.source},
+                          {"Destination", m.spec.target},
+                          {"RW", !m.spec.read_only}});
+        mounts_.push_back(m);
+    }
+    // Chapter 04 keeps a directory per container made from an image: note
+    // there which volumes it uses (`volume rm` refuses those).
+    std::string dir = Store(rt_->root_dir()).container_dir(c.id);
+    if (std::filesystem::is_directory(dir)) {
+        write_json_atomic(dir + "/mounts.json", record, Durable::no);
+    }
+}
+//! [ch05-prepare]
+
+//! [ch05-bind]
+void Volumes::setup_before_root(Container& c) {
+    if (mounts_.empty()) {
+        return;
+    }
+    // We are in the container's mount namespace, its rootfs is mounted, and
+    // the host's paths can still be named: the one moment a bind mount joins
+    // the two worlds without the host's mount table ever seeing it.
+    Fd root = open_fd(c.rootfs, O_PATH | O_DIRECTORY);
+    for (const Mount& m : mounts_) {
+        if (m.fresh) {
+            // Docker's rule: a new volume starts with what the image has there.
+            Fd image_dir{open_in_root(root.get(), m.spec.target, O_RDONLY | O_DIRECTORY)};
+            if (image_dir) {
+                Fd data = open_fd(m.source, O_RDONLY | O_DIRECTORY);
+                copy_tree(image_dir.get(), data.get());
+                trace::step(fmt::format("filled volume {} from the image's {}", m.name, m.spec.target));
+            }
+        }
+        Fd target = open_volume_target(root.get(), m.spec.target, m.directory);
+        // Mount on the descriptor, not on a path: what we checked is what we
+        // mount on, even if the rootfs changes meanwhile.
+        std::string on = fmt::format("/proc/self/fd/{}", target.get());
+        check(::mount(m.source.c_str(), on.c_str(), nullptr, MS_BIND | MS_REC, nullptr),
+              fmt::format("mount(\"{}\", \"{}\" (in the rootfs), NULL, MS_BIND|MS_REC, NULL)", m.source,
+                          m.spec.target));
+        if (m.spec.read_only) {
+            // The new mount is now on top of the mount point: open it again.
+            // mount_setattr() with AT_RECURSIVE makes the mounts below it
+            // read-only too (a classic MS_REMOUNT changes only the top one).
+            Fd mounted{open_in_root(root.get(), m.spec.target, O_PATH)};
+            struct mount_attr attr {};
+            attr.attr_set = MOUNT_ATTR_RDONLY;
+            check(::syscall(SYS_mount_setattr, mounted.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr),
+                  fmt::format("mount_setattr(\"{}\" (in the rootfs), AT_RECURSIVE, MOUNT_ATTR_RDONLY)",
+                              m.spec.target));
+        }
+    }
+}
+//! [ch05-bind]
+
+void Volumes::cleanup(Container& c) noexcept {
+    // `run --rm` takes the container's anonymous volumes along, as Docker's
+    // does; named ones stay, that is what names are for.
+    try {
+        Store store{rt_->root_dir()};
+        std::string config = store.container_dir(c.id) + "/config.json";
+        if (mounts_.empty() || !std::filesystem::exists(config) || !store.container_config(c.id).auto_remove) {
+            return;
+        }
+        VolumeStore volumes{rt_->root_dir()};
+        for (const Mount& m : mounts_) {
+            if (m.spec.kind == VolumeSpec::Kind::anonymous) {
+                remove_tree(volumes.volume_dir(m.name));
+            }
+        }
+    } catch (...) {
+        // cleanup must not throw; `volume rm` can finish the job
+    }
+}
+
+}  // namespace minidocker
