@@ -120,8 +120,11 @@ Fd open_volume_target(int root_fd, const std::string& target, bool directory) {
     Fd here;
     for (size_t i = 0; i < parts.size(); ++i) {
         bool last = i + 1 == parts.size();
-        std::string path = join_path(done == "/" ? "" : done, parts[i]);
-        path = path[0] == '/' ? path : "/" + path;
+        std::string path = done;  // "/a/b", one part longer each time
+        if (path != "/") {
+            path += '/';
+        }
+        path += parts[i];
         here.reset(open_in_root(root_fd, path, O_PATH));
         if (!here && errno == ENOENT) {
             // Missing: make it in the directory we already resolved. The
