@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 namespace minidocker {
 
 void to_json(nlohmann::json& j, const VolumeInfo& v) {
-    j = {{"Name", v.name},          {"Driver", "local"}, {"Mountpoint", v.mountpoint},
-         {"CreatedAt", v.created}, {"Scope", "local"}, {"Anonymous", v.anonymous}};
+    j = {{"Name", v.name},         {"Driver", "local"}, {"Mountpoint", v.mountpoint},
+         {"CreatedAt", v.created}, {"Scope", "local"},  {"Anonymous", v.anonymous}};
 }
 
 bool valid_volume_name(const std::string& name) {
@@ -99,8 +99,8 @@ void VolumeStore::remove(const std::string& name) const {
     }
     std::vector<std::string> ids = users(name);
     if (!ids.empty()) {
-        throw UsageError(fmt::format("volume {} is in use by container {}: remove it first (rm)", name,
-                                     ids[0].substr(0, 12)));
+        throw UsageError(
+            fmt::format("volume {} is in use by container {}: remove it first (rm)", name, ids[0].substr(0, 12)));
     }
     remove_tree(root_ + "/volumes/" + name);
 }

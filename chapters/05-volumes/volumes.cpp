@@ -99,8 +99,7 @@ VolumeSpec parse_volume(const std::string& arg) {
         } else if (spec.source.find('/') != std::string::npos) {
             bad_volume(arg, fmt::format("the host path \"{}\" must be absolute", spec.source));
         } else {
-            bad_volume(arg, fmt::format("invalid volume name \"{}\": use letters, digits, '_', '.', '-'",
-                                        spec.source));
+            bad_volume(arg, fmt::format("invalid volume name \"{}\": use letters, digits, '_', '.', '-'", spec.source));
         }
     }
     check_container_path(arg, spec.target);
@@ -169,6 +168,7 @@ Fd open_volume_target(int root_fd, const std::string& target, bool directory) {
 }
 //! [ch05-target]
 
+// Not narrated call by call: a volume may be filled with thousands of files.
 void copy_tree(int from, int to) {
     Fd listing{::fcntl(from, F_DUPFD_CLOEXEC, 0)};
     std::unique_ptr<DIR, int (*)(DIR*)> dir{::fdopendir(listing.release()), ::closedir};
@@ -185,7 +185,9 @@ void copy_tree(int from, int to) {
             throw_errno(fmt::format("fstatat(\"{}\")", name));
         }
         if (S_ISDIR(st.st_mode)) {
-            check(::mkdirat(to, name.c_str(), 0700), fmt::format("mkdir(\"{}\")", name));
+            if (::mkdirat(to, name.c_str(), 0700) != 0) {
+                throw_errno(fmt::format("mkdir(\"{}\")", name));
+            }
             Fd src{::openat(from, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
             Fd dst{::openat(to, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
             if (!src || !dst) {
@@ -211,9 +213,13 @@ void copy_tree(int from, int to) {
                 throw_errno(fmt::format("readlink(\"{}\")", name));
             }
             target[n] = '\0';
-            check(::symlinkat(target, to, name.c_str()), fmt::format("symlink(\"{}\")", name));
+            if (::symlinkat(target, to, name.c_str()) != 0) {
+                throw_errno(fmt::format("symlink(\"{}\")", name));
+            }
         } else {
-            check(::mknodat(to, name.c_str(), st.st_mode, st.st_rdev), fmt::format("mknod(\"{}\")", name));
+            if (::mknodat(to, name.c_str(), st.st_mode, st.st_rdev) != 0) {
+                throw_errno(fmt::format("mknod(\"{}\")", name));
+            }
         }
         // Owner, then mode (chown clears set-uid bits), then times.
         ::fchownat(to, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
@@ -260,13 +266,17 @@ void Volumes::prepare(Container& c) {
     }
 
     VolumeStore volumes{rt_->root_dir()};
+    // Until mounts.json names them, `volume rm` must not delete them.
+    Fd lock = Store(rt_->root_dir()).lock();
     nlohmann::json record = nlohmann::json::array();
     for (Mount& m : mounts) {
         if (m.spec.kind != VolumeSpec::Kind::bind) {
             bool anonymous = m.spec.kind == VolumeSpec::Kind::anonymous;
             m.name = anonymous ? random_id() : m.spec.source;
-            m.fresh = volumes.create(m.name, anonymous);
+            volumes.create(m.name, anonymous);
             m.source = volumes.data_dir(m.name);
+            // As Docker does: an empty volume is filled from the image.
+            m.fill = std::filesystem::is_empty(m.source);
         }
         record.push_back({{"Type", m.spec.kind == VolumeSpec::Kind::bind ? "bind" : "volume"},
                           {"Name", m.name},
@@ -294,7 +304,7 @@ void Volumes::setup_before_root(Container& c) {
     // the two worlds without the host's mount table ever seeing it.
     Fd root = open_fd(c.rootfs, O_PATH | O_DIRECTORY);
     for (const Mount& m : mounts_) {
-        if (m.fresh) {
+        if (m.fill) {
             // Docker's rule: a new volume starts with what the image has there.
             Fd image_dir{open_in_root(root.get(), m.spec.target, O_RDONLY | O_DIRECTORY)};
             if (image_dir) {
@@ -307,9 +317,9 @@ void Volumes::setup_before_root(Container& c) {
         // Mount on the descriptor, not on a path: what we checked is what we
         // mount on, even if the rootfs changes meanwhile.
         std::string on = fmt::format("/proc/self/fd/{}", target.get());
-        check(::mount(m.source.c_str(), on.c_str(), nullptr, MS_BIND | MS_REC, nullptr),
-              fmt::format("mount(\"{}\", \"{}\" (in the rootfs), NULL, MS_BIND|MS_REC, NULL)", m.source,
-                          m.spec.target));
+        check(
+            ::mount(m.source.c_str(), on.c_str(), nullptr, MS_BIND | MS_REC, nullptr),
+            fmt::format("mount(\"{}\", \"{}\" (in the rootfs), NULL, MS_BIND|MS_REC, NULL)", m.source, m.spec.target));
         if (m.spec.read_only) {
             // The new mount is now on top of the mount point: open it again.
             // mount_setattr() with AT_RECURSIVE makes the mounts below it
@@ -318,8 +328,7 @@ void Volumes::setup_before_root(Container& c) {
             struct mount_attr attr {};
             attr.attr_set = MOUNT_ATTR_RDONLY;
             check(::syscall(SYS_mount_setattr, mounted.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr),
-                  fmt::format("mount_setattr(\"{}\" (in the rootfs), AT_RECURSIVE, MOUNT_ATTR_RDONLY)",
-                              m.spec.target));
+                  fmt::format("mount_setattr(\"{}\" (in the rootfs), AT_RECURSIVE, MOUNT_ATTR_RDONLY)", m.spec.target));
         }
     }
 }

@@ -10,14 +10,15 @@
 //   ch05 run -v /home:/test busybox ls /test       a host directory (or file)
 //   ch05 run -v /home:/test:ro busybox ...         ... read-only
 //   ch05 run -v data:/var/lib/app busybox ...      a named volume, made on first
-//                                                  use from the image's files there
+//                                                  use; filled from the image's files
+//                                                  there while it is empty
 //   ch05 run -v /scratch busybox ...               an anonymous volume
 //   ch05 volume create|ls|inspect|rm
 //
 // Moments (see common/runtime.hpp):
 //   prepare            parse every -v (bad input: nothing is created), check the
 //                      host paths, make named/anonymous volumes, write mounts.json
-//   setup_before_root  fill a new volume from the image; make the mount point
+//   setup_before_root  fill an empty volume from the image; make the mount point
 //                      inside the rootfs (never following a symbolic link out
 //                      of it); bind; make it read-only with :ro
 //   cleanup            with --rm, remove the container's anonymous volumes
@@ -70,7 +71,7 @@ private:
         std::string name;    // of the volume, for named and anonymous ones
         std::string source;  // the host path that gets bound
         bool directory = true;
-        bool fresh = false;  // the volume was made for this run
+        bool fill = false;  // an empty volume: copy the image's files into it
     };
 
     const Runtime* rt_ = nullptr;
