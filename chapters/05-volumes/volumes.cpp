@@ -108,7 +108,7 @@ VolumeSpec parse_volume(const std::string& arg) {
 //! [ch05-parse]
 
 //! [ch05-target]
-Fd open_volume_target(int root_fd, const std::string& target, bool directory) {
+Fd open_volume_target(int root_fd, const std::string& target, bool directory, int links) {
     std::vector<std::string> parts;
     for (const std::string& part : split(target, '/')) {
         if (!part.empty() && part != ".") {
@@ -140,7 +140,20 @@ Fd open_volume_target(int root_fd, const std::string& target, bool directory) {
                 rc = file ? 0 : -1;
             }
             if (rc != 0 && errno == EEXIST) {
-                throw UsageError(fmt::format("-v: \"{}\" in the container is a symbolic link to nothing", path));
+                // A symbolic link to a path the image lacks (/abs -> /tmp/a):
+                // follow it as the container would, from its "/" or from the
+                // directory it is in, and make what is missing there.
+                char link[PATH_MAX];
+                ssize_t n = ::readlinkat(parent.get(), parts[i].c_str(), link, sizeof link - 1);
+                if (n <= 0 || links >= 40) {
+                    throw UsageError(fmt::format("-v: \"{}\" in the container is a symbolic link to nothing", path));
+                }
+                std::string rest = link[0] == '/' ? std::string(link, static_cast<size_t>(n))
+                                                  : done + "/" + std::string(link, static_cast<size_t>(n));
+                for (size_t j = i + 1; j < parts.size(); ++j) {
+                    rest += "/" + parts[j];
+                }
+                return open_volume_target(root_fd, rest, directory, links + 1);
             }
             check(rc, fmt::format("{}(\"{}\")", !last || directory ? "mkdir" : "creat", path));
             here.reset(open_in_root(root_fd, path, O_PATH));
