@@ -115,20 +115,33 @@ std::string overlay_options(const std::vector<std::string>& lowers, const std::s
 
 namespace {
 
-// Does `rel` exist in the stack `lowers` (top first)? A whiteout, or an
-// opaque or whited-out directory above it, hides what is below.
+// Does `rel` exist in the stack `lowers` (top first)? Each layer is read as
+// overlayfs reads it: name by name, never through a symbolic link. A
+// whiteout, a file or a symbolic link where a directory on the way should
+// be, or an opaque directory on the way, hides the layers below.
 bool exists_below(const std::vector<std::string>& lowers, const std::string& rel) {
     for (const std::string& layer : lowers) {
-        struct stat st {};
-        std::string path = join_path(layer, rel);
-        if (::lstat(path.c_str(), &st) == 0) {
-            return !is_whiteout(path);
-        }
+        bool opaque_on_the_way = false;
+        bool here = true;
         for (size_t slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {
             std::string ancestor = join_path(layer, rel.substr(0, slash));
-            if (is_whiteout(ancestor) || is_opaque_dir(ancestor)) {
-                return false;
+            struct stat st {};
+            if (::lstat(ancestor.c_str(), &st) != 0) {
+                here = false;  // not in this layer
+                break;
             }
+            if (!S_ISDIR(st.st_mode)) {
+                return false;  // a whiteout, file or link hides the directory below
+            }
+            opaque_on_the_way = opaque_on_the_way || is_opaque_dir(ancestor);
+        }
+        std::string path = join_path(layer, rel);
+        struct stat st {};
+        if (here && ::lstat(path.c_str(), &st) == 0) {
+            return !is_whiteout(path);
+        }
+        if (opaque_on_the_way) {
+            return false;
         }
     }
     return false;
@@ -172,7 +185,12 @@ void walk_changes(const std::string& upper, const std::vector<std::string>& lowe
             // the layers below had in it. Those entries were deleted.
             std::vector<std::string> kept = names_in(full);
             for (const std::string& layer : lowers) {
-                for (const std::string& child : names_in(join_path(layer, path))) {
+                struct stat below {};
+                std::string there = join_path(layer, path);
+                if (::lstat(there.c_str(), &below) != 0 || !S_ISDIR(below.st_mode)) {
+                    continue;  // never list what a symbolic link in a layer points to
+                }
+                for (const std::string& child : names_in(there)) {
                     std::string deleted = "/" + join_path(path, child);
                     bool listed =
                         std::any_of(out.begin(), out.end(), [&](const Change& c) { return c.path == deleted; });

@@ -17,6 +17,7 @@
 #include <ctime>
 #include <filesystem>
 #include <set>
+#include <tuple>
 
 #include "error.hpp"
 #include "layer.hpp"
@@ -286,6 +287,9 @@ std::vector<Image> Store::images() const {
             all.push_back(read_json(root_ + "/images/" + file).get<Image>());
         }
     }
+    // Not the files' order: "app2:latest.json" sorts before "app:latest.json".
+    std::sort(all.begin(), all.end(),
+              [](const Image& a, const Image& b) { return std::tie(a.name, a.tag) < std::tie(b.name, b.tag); });
     return all;
 }
 
