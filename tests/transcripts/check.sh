@@ -50,7 +50,9 @@
 # the 16-hex short layer links (l/<16 hex>), the age and size columns of
 # `images` ("3 seconds ago 1.98MB" becomes "<AGO> <SIZE>": the size is the host
 # busybox's) and the size of the init layer's resolv.conf in the trace (it is
-# made from the host's). The trace lines
+# made from the host's). From chapter 05 on also: times in RFC 3339 form
+# ("2025-11-28T00:45:56.207443173Z" becomes "<TIME>"), as in `volume inspect`.
+# The trace lines
 # about the shared parent cgroup (mkdir, rmdir and cpuset of ".../minidocker")
 # are left out on both sides: whether they appear depends on whether another
 # container is running at the same moment. Runs of spaces count as one, so
@@ -125,6 +127,7 @@ mask() {
         -e 's/\b[0-9a-f]{16}\b/<ID16>/g' \
         -e 's/\b(Less than a second|[0-9]+ (second|minute|hour|day)s?) ago +[0-9.]+(B|kB|MB|GB|TB)$/<AGO> <SIZE>/' \
         -e 's/(init layer: \/etc\/resolv\.conf \()[0-9]+ bytes/\1<N> bytes/' \
+        -e 's/\b[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})/<TIME>/g' \
         -e 's/ {2,}/ /g' \
         -e 's/ +$//'
 }
