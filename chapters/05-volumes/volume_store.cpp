@@ -87,9 +87,11 @@ std::vector<std::string> VolumeStore::users(const std::string& name) const {
         for (const nlohmann::json& m : read_json(file)) {
             if (m.value("Type", "") == "volume" && m.value("Name", "") == name) {
                 ids.push_back(e.path().filename().string());
+                break;  // one id per container, however many of its mounts
             }
         }
     }
+    std::sort(ids.begin(), ids.end());  // so `volume rm` names the same one each time
     return ids;
 }
 
