@@ -6,7 +6,8 @@
 // that would write outside the store, and the same content is one layer;
 // containers, names, images and layers come and go as `rm`, `--rm` and `rmi`
 // say; nothing depends on the caller's umask; the overlay never reaches the
-// host's mount table.
+// host's mount table; the init layer's placeholders are the mount points;
+// the newest layer (and above it the init layer) wins.
 // These tests also run against every later chapter's binary.
 #include <archive.h>
 #include <archive_entry.h>
@@ -1010,4 +1011,80 @@ TEST(Ch04, ExitCodes) {
     // Neither failure left a container or a name behind.
     EXPECT_EQ(names_in(store("names")).size(), 2u);
     EXPECT_EQ(names_in(store("containers")).size(), 2u);
+}
+
+// Claim: the init layer holds the mount points that chapters 01 and 03 mount
+// on (/proc, /sys, /dev), so an image that lacks them runs all the same, and
+// the runtime's mounts write nothing into the container's own layer: after a
+// run, upper/ is empty and `diff` says nothing.
+TEST(Ch04, InitLayerProvidesMountPoints) {
+    MINIDOCKER_REQUIRE_ROOT();
+    TempDir src;
+    std::string bare = src.path() + "/bare";
+    make_tree(bare, {{"bin/", ""}, {"etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"}});
+    fs::copy_file(rootfs_path() + "/bin/busybox", bare + "/bin/busybox");
+    fs::permissions(bare + "/bin/busybox", fs::perms(0755));
+    fs::create_symlink("busybox", bare + "/bin/sh");
+    Result r = runtime({"import", bare, "bare"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::vector<std::string> layers = image_layers("bare");
+    ASSERT_EQ(layers.size(), 1u);
+    std::string layer = store("layers/" + layers[0]);
+    EXPECT_EQ(names_in(layer), (std::set<std::string>{"bin", "etc"}));
+
+    // /proc is the container's own (test and [ are ash builtins: the image
+    // has no links for busybox's other applets).
+    r = runtime({"run", "--name", "bare", "bare", "sh", "-c",
+                 "test -d /proc/self && test -d /sys/kernel && test -c /dev/null && echo ok"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "ok\n");
+    std::string dir = container_dir("bare");
+    for (const char* sub : {"proc", "sys", "dev"}) {
+        EXPECT_TRUE(fs::is_directory(dir + "/init/" + sub)) << sub;
+    }
+    EXPECT_EQ(names_in(dir + "/upper"), std::set<std::string>{});
+    r = runtime({"diff", "bare"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(names_in(layer), (std::set<std::string>{"bin", "etc"}));
+}
+
+// Claim: the layers stack in order, top first: where two image layers hold
+// the same file, the container sees the newer layer's; a file that only the
+// older layer has shows through; the init layer lies above every image
+// layer, so its /etc/hostname and /etc/hosts hide the image's. Nothing of
+// this is copied up, and a container of the older image sees its own files.
+TEST(Ch04, TopLayerWins) {
+    MINIDOCKER_REQUIRE_ROOT();
+    TempDir src;
+    make_tree(src.path() + "/old", {{"f", "old\n"},
+                                    {"only-old", "old\n"},
+                                    {"etc/hostname", "from-the-image\n"},
+                                    {"etc/hosts", "10.9.9.9\tfrom-the-image\n"}});
+    make_tree(src.path() + "/new", {{"f", "new\n"}, {"only-new", "new\n"}});
+    Result r = runtime({"import", "--base", "busybox", src.path() + "/old", "old"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = runtime({"import", "--base", "old", src.path() + "/new", "new"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    ASSERT_EQ(image_layers("new").size(), 3u);
+
+    std::string script = "cat /f /only-old /only-new /etc/hostname; echo ---; cat /etc/hosts";
+    r = runtime({"run", "--name", "stacked", "-h", "box", "new", "sh", "-c", script});
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::vector<std::string> parts = sections(r.out);
+    ASSERT_EQ(parts.size(), 2u) << r.out;
+    EXPECT_EQ(parts[0], "new\nold\nnew\nbox\n");
+    EXPECT_TRUE(hosts_names(parts[1]).count("box")) << parts[1];
+    EXPECT_FALSE(hosts_names(parts[1]).count("from-the-image")) << parts[1];
+    EXPECT_EQ(names_in(container_dir("stacked") + "/upper"), std::set<std::string>{});
+    r = runtime({"diff", "stacked"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "");
+
+    r = runtime({"run", "--rm", "-h", "box", "old", "cat", "/f", "/etc/hostname"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "old\nbox\n");
+    std::string old_layer = store("layers/" + image_layers("old")[1]);
+    EXPECT_EQ(read_file(old_layer + "/f"), "old\n");
+    EXPECT_EQ(read_file(old_layer + "/etc/hostname"), "from-the-image\n");
 }
