@@ -70,45 +70,11 @@ int open_in_root(int root_fd, const std::string& path, int flags) {
     return static_cast<int>(::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how));
 }
 
-}  // namespace
-
-//! [ch05-parse]
-VolumeSpec parse_volume(const std::string& arg) {
-    std::vector<std::string> parts = split(arg, ':');
-    VolumeSpec spec;
-    if (parts.size() > 3 || std::any_of(parts.begin(), parts.end(), [](const std::string& p) { return p.empty(); })) {
-        bad_volume(arg, "expected HOST:CONTAINER[:ro], NAME:CONTAINER[:ro] or CONTAINER");
-    }
-    if (parts.size() == 3) {
-        if (parts[2] != "ro" && parts[2] != "rw") {
-            bad_volume(arg, fmt::format("unknown mode \"{}\" (ro or rw)", parts[2]));
-        }
-        spec.read_only = parts[2] == "ro";
-    }
-    if (parts.size() == 1) {
-        // `-v /data`: an anonymous volume, a fresh directory of our own.
-        spec.kind = VolumeSpec::Kind::anonymous;
-        spec.target = parts[0];
-    } else {
-        spec.source = parts[0];
-        spec.target = parts[1];
-        if (spec.source[0] == '/') {
-            spec.kind = VolumeSpec::Kind::bind;
-        } else if (valid_volume_name(spec.source)) {
-            spec.kind = VolumeSpec::Kind::named;
-        } else if (spec.source.find('/') != std::string::npos) {
-            bad_volume(arg, fmt::format("the host path \"{}\" must be absolute", spec.source));
-        } else {
-            bad_volume(arg, fmt::format("invalid volume name \"{}\": use letters, digits, '_', '.', '-'", spec.source));
-        }
-    }
-    check_container_path(arg, spec.target);
-    return spec;
-}
-//! [ch05-parse]
-
 //! [ch05-target]
-Fd open_volume_target(int root_fd, const std::string& target, bool directory, int links) {
+// The walk of open_volume_target(). `asked` is the path as the user typed
+// it, for messages; `target` is where the walk goes after `links` dangling
+// symbolic links were followed.
+Fd open_target(int root_fd, const std::string& asked, const std::string& target, bool directory, int links) {
     std::vector<std::string> parts;
     for (const std::string& part : split(target, '/')) {
         if (!part.empty() && part != ".") {
@@ -153,7 +119,7 @@ Fd open_volume_target(int root_fd, const std::string& target, bool directory, in
                 for (size_t j = i + 1; j < parts.size(); ++j) {
                     rest += "/" + parts[j];
                 }
-                return open_volume_target(root_fd, rest, directory, links + 1);
+                return open_target(root_fd, asked, rest, directory, links + 1);
             }
             check(rc, fmt::format("{}(\"{}\")", !last || directory ? "mkdir" : "creat", path));
             here.reset(open_in_root(root_fd, path, O_PATH));
@@ -171,23 +137,70 @@ Fd open_volume_target(int root_fd, const std::string& target, bool directory, in
     // A link like /test -> ../../.. ends at the container's root, not above
     // it; still, binding over "/" is not what anyone asked for.
     if (st.st_dev == root.st_dev && st.st_ino == root.st_ino) {
-        throw UsageError(fmt::format("-v: \"{}\" leads to the container's \"/\"", target));
+        throw UsageError(fmt::format("-v: \"{}\" leads to the container's \"/\"", asked));
     }
     if (directory != S_ISDIR(st.st_mode)) {
         throw UsageError(fmt::format("-v: cannot mount a {} on \"{}\": it is {}", directory ? "directory" : "file",
-                                     target, S_ISDIR(st.st_mode) ? "a directory" : "not a directory"));
+                                     asked, S_ISDIR(st.st_mode) ? "a directory" : "not a directory"));
     }
     return here;
 }
 //! [ch05-target]
 
+}  // namespace
+
+//! [ch05-parse]
+VolumeSpec parse_volume(const std::string& arg) {
+    std::vector<std::string> parts = split(arg, ':');
+    VolumeSpec spec;
+    if (parts.size() > 3 || std::any_of(parts.begin(), parts.end(), [](const std::string& p) { return p.empty(); })) {
+        bad_volume(arg, "expected HOST:CONTAINER[:ro], NAME:CONTAINER[:ro] or CONTAINER");
+    }
+    if (parts.size() == 3) {
+        if (parts[2] != "ro" && parts[2] != "rw") {
+            bad_volume(arg, fmt::format("unknown mode \"{}\" (ro or rw)", parts[2]));
+        }
+        spec.read_only = parts[2] == "ro";
+    }
+    if (parts.size() == 1) {
+        // `-v /data`: an anonymous volume, a fresh directory of our own.
+        spec.kind = VolumeSpec::Kind::anonymous;
+        spec.target = parts[0];
+    } else {
+        spec.source = parts[0];
+        spec.target = parts[1];
+        if (spec.source[0] == '/') {
+            spec.kind = VolumeSpec::Kind::bind;
+        } else if (valid_volume_name(spec.source)) {
+            spec.kind = VolumeSpec::Kind::named;
+        } else if (spec.source.find('/') != std::string::npos) {
+            bad_volume(arg, fmt::format("the host path \"{}\" must be absolute", spec.source));
+        } else {
+            bad_volume(arg, fmt::format("invalid volume name \"{}\": use letters, digits, '_', '.', '-'", spec.source));
+        }
+    }
+    check_container_path(arg, spec.target);
+    return spec;
+}
+//! [ch05-parse]
+
+Fd open_volume_target(int root_fd, const std::string& target, bool directory) {
+    return open_target(root_fd, target, target, directory, 0);
+}
+
 // Not narrated call by call: a volume may be filled with thousands of files.
 void copy_tree(int from, int to) {
-    Fd listing{::fcntl(from, F_DUPFD_CLOEXEC, 0)};
-    std::unique_ptr<DIR, int (*)(DIR*)> dir{::fdopendir(listing.release()), ::closedir};
+    // Its own open of the directory: a dup() would share the read position
+    // with the caller's `from`, and leave it at the end.
+    Fd listing{::openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (!listing) {
+        throw_errno("openat(\".\", O_DIRECTORY)");
+    }
+    std::unique_ptr<DIR, int (*)(DIR*)> dir{::fdopendir(listing.get()), ::closedir};
     if (!dir) {
         throw_errno("fdopendir()");
     }
+    listing.release();  // closedir() closes it now
     while (dirent* de = ::readdir(dir.get())) {
         std::string name = de->d_name;
         if (name == "." || name == "..") {
@@ -323,6 +336,13 @@ void Volumes::setup_before_root(Container& c) {
             if (image_dir) {
                 Fd data = open_fd(m.source, O_RDONLY | O_DIRECTORY);
                 copy_tree(image_dir.get(), data.get());
+                // And the directory's own owner and mode, so a volume on a
+                // service's data directory stays writable by that service.
+                struct stat st {};
+                if (::fstat(image_dir.get(), &st) == 0) {
+                    ::fchown(data.get(), st.st_uid, st.st_gid);
+                    ::fchmod(data.get(), st.st_mode & 07777);
+                }
                 trace::step(fmt::format("filled volume {} from the image's {}", m.name, m.spec.target));
             }
         }

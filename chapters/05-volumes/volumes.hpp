@@ -49,9 +49,7 @@ VolumeSpec parse_volume(const std::string& arg);
 // the final file) that are missing. Symbolic links are followed as the
 // container would follow them: never out of its root (openat2
 // RESOLVE_IN_ROOT). Returns an O_PATH descriptor of the mount point.
-// `links`: how many symbolic links were followed so far (the kernel's limit
-// is 40), for the call to itself.
-Fd open_volume_target(int root_fd, const std::string& target, bool directory, int links = 0);
+Fd open_volume_target(int root_fd, const std::string& target, bool directory);
 
 // Copies the tree under `from` into `to` (both directory descriptors), with
 // modes, owners, times and symbolic links, as `cp -a` does.
