@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 
@@ -75,6 +76,10 @@ void Runtime::parse(int argc, const char* const* argv) {
 }
 
 int Runtime::main(int argc, char** argv) {
+    // A closed pipe on our stdout or stderr (`ch06 --trace ... | head`) must
+    // be an error we can clean up after, not a signal that kills us halfway.
+    // The container's command gets the default back before its execve.
+    ::signal(SIGPIPE, SIG_IGN);
     try {
         parse(argc, argv);
         return exit_code_;
@@ -121,6 +126,10 @@ int Runtime::run_container(Container& c) {
 
     for (auto& f : features_) {
         trace::Owner o(f->tag());
+        f->begin(c);
+    }
+    for (auto& f : features_) {
+        trace::Owner o(f->tag());
         f->prepare(c);
     }
 
@@ -145,6 +154,12 @@ int Runtime::run_container(Container& c) {
     }
     channel.send_go();
     std::optional<ChildFailure> failure = channel.wait_for_exec();
+    if (!failure) {
+        for (auto& f : features_) {
+            trace::Owner o(f->tag());
+            f->started(c);
+        }
+    }
     int status = signals.wait_for(pid);
     if (failure) {
         fmt::print(stderr, "{}: {}\n", program_, failure->message);
@@ -200,6 +215,7 @@ void Runtime::child(Container& c, SyncChannel& channel, const SignalForwarder& s
         check(::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)");
         trace::step(fmt::format("execvp(\"{}\", ...)", c.command[0]));
         signals.restore_in_child();
+        ::signal(SIGPIPE, SIG_DFL);
         ::execvp(argv[0], argv.data());
         //! [ch01-exec]
         // Only reached when execvp failed.

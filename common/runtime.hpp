@@ -12,6 +12,7 @@
 // `run` walks a container start through fixed moments, calling every feature
 // at each moment in the order they were added (cleanup in reverse):
 //
+//   begin              host, first of all    (chapter 06: fork the monitor)
 //   prepare            host, before clone    (create cgroup, mount overlay...)
 //   clone              host                  clone() with Container::clone_flags
 //   join               host, after clone     (put the child in its cgroup)
@@ -19,6 +20,7 @@
 //   switch_root        child                 (pivot_root)
 //   setup_after_root   child, after it       (mount /proc, sethostname)
 //   exec               child                 execvp(): the command becomes PID 1
+//   started            host                  the command is running (execvp succeeded)
 //   wait               host                  reap; Container::exit_code is set
 //   after_exit         host                  (was it OOM-killed?)
 //   cleanup            host, reverse order   (unmount, remove cgroup)
@@ -50,6 +52,7 @@ struct Container {
     unsigned long clone_flags = 0;          // CLONE_NEW* flags for clone()
     pid_t pid = -1;                         // the container's PID 1, as the host sees it
     int exit_code = -1;                     // after wait: Docker-style exit code
+    bool oom_killed = false;                // after exit: the OOM killer killed a process of it
     std::vector<std::string> notes;         // after exit: lines the runtime prints to stderr
 };
 
@@ -70,11 +73,14 @@ public:
     virtual void add_commands(Runtime& /*rt*/) {}
 
     // The moments of a container start (see the top of this file).
+    virtual void begin(Container& /*c*/) {}
     virtual void prepare(Container& /*c*/) {}
     virtual void join(Container& /*c*/) {}
     virtual void setup_before_root(Container& /*c*/) {}
     virtual void switch_root(Container& /*c*/) {}
     virtual void setup_after_root(Container& /*c*/) {}
+    // Host, once the user's command is running (its execvp succeeded).
+    virtual void started(Container& /*c*/) {}
     // Host, after the container exited; may set notes ("OOM-killed").
     virtual void after_exit(Container& /*c*/) {}
     // Host, after wait, and also when a later moment failed. Must not throw.

@@ -15,6 +15,15 @@ options=(--hostname minidocker)
 if [ "${latest#ch}" -ge 2 ]; then
   options+=(--memory 256m --pids-limit 256)
 fi
+if [ "${latest#ch}" -ge 6 ]; then
+  # From chapter 06 on: a terminal of its own (-it) when we have one.
+  tty=()
+  if [ -t 0 ] && [ -t 1 ]; then
+    tty=(-it)
+  fi
+  echo "run.sh: $latest run ${tty[*]} --rm ${options[*]} busybox $*   (exit the shell to leave)" >&2
+  exec "build/bin/$latest" run "${tty[@]}" --rm "${options[@]}" busybox "$@"
+fi
 if [ "${latest#ch}" -ge 4 ]; then
   # From chapter 04 on: the built-in busybox image, removed on exit.
   echo "run.sh: $latest run --rm ${options[*]} busybox $*   (exit the shell to leave)" >&2

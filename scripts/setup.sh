@@ -22,7 +22,7 @@ packages=(
   # images are made from the host's static busybox
   busybox-static
   # test peers: nsenter, lsns, unshare; ip; the other runtimes; benchmarks
-  util-linux procps iproute2 crun runc umoci skopeo hyperfine
+  util-linux procps iproute2 crun runc umoci skopeo hyperfine tmux
   # the code habits: formatting and lint
   clang-format clang-tidy
 )

@@ -200,6 +200,7 @@ void Cgroups::after_exit(Container& c) {
     if (kills == 0) {
         return;
     }
+    c.oom_killed = true;
     std::string limit = memory_.empty() ? "no limit set: the host ran out" : "limit -m " + memory_;
     if (c.exit_code == 128 + SIGKILL) {
         c.notes.push_back(fmt::format("container was killed: out of memory ({})", limit));

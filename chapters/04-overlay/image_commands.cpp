@@ -22,25 +22,8 @@ namespace {
 
 // "3 minutes ago", as `docker images` says it.
 std::string ago(const std::string& rfc3339) {
-    tm t{};
-    if (::strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &t) == nullptr) {
-        return "?";
-    }
-    long seconds = static_cast<long>(std::time(nullptr) - ::timegm(&t));
-    auto plural = [](long n, const char* unit) { return fmt::format("{} {}{} ago", n, unit, n == 1 ? "" : "s"); };
-    if (seconds < 1) {
-        return "Less than a second ago";
-    }
-    if (seconds < 60) {
-        return plural(seconds, "second");
-    }
-    if (seconds < 3600) {
-        return plural(seconds / 60, "minute");
-    }
-    if (seconds < 2L * 86400) {
-        return plural(seconds / 3600, "hour");
-    }
-    return plural(seconds / 86400, "day");
+    long seconds = seconds_since(rfc3339);
+    return seconds < 0 ? "?" : human_duration(seconds) + " ago";
 }
 
 // "2.17MB": Docker counts in powers of 1000.

@@ -557,6 +557,31 @@ void Store::remove_container(const std::string& id) const {
     remove_tree(container_dir(id));
 }
 
+long seconds_since(const std::string& rfc3339) {
+    tm t{};
+    if (::strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &t) == nullptr) {
+        return -1;
+    }
+    return std::max(0L, static_cast<long>(std::time(nullptr) - ::timegm(&t)));
+}
+
+std::string human_duration(long seconds) {
+    auto plural = [](long n, const char* unit) { return fmt::format("{} {}{}", n, unit, n == 1 ? "" : "s"); };
+    if (seconds < 1) {
+        return "Less than a second";
+    }
+    if (seconds < 60) {
+        return plural(seconds, "second");
+    }
+    if (seconds < 3600) {
+        return plural(seconds / 60, "minute");
+    }
+    if (seconds < 2L * 86400) {
+        return plural(seconds / 3600, "hour");
+    }
+    return plural(seconds / 86400, "day");
+}
+
 bool is_running(const ContainerState& s) { return s.status == "running" && s.pid > 0 && ::kill(s.pid, 0) == 0; }
 
 }  // namespace minidocker

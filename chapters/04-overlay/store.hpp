@@ -86,6 +86,10 @@ void from_json(const nlohmann::json& j, ContainerState& s);
 
 // "2026-11-27T23:59:01.123456789Z"
 std::string now_rfc3339();
+// Whole seconds from an RFC 3339 time until now; -1 if it does not parse.
+long seconds_since(const std::string& rfc3339);
+// "Less than a second", "1 second", "3 minutes", "2 days": as Docker says it.
+std::string human_duration(long seconds);
 
 class Store {
 public:

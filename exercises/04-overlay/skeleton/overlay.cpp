@@ -389,6 +389,7 @@ void Overlay::after_exit(Container& c) {
     ContainerState state = store_->container_state(c.id);
     state.status = "exited";
     state.exit_code = c.exit_code;
+    state.oom_killed = c.oom_killed;
     state.finished_at = now_rfc3339();
     store_->save_container_state(c.id, state);
 }

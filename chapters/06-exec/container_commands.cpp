@@ -1,0 +1,541 @@
+// container_commands.cpp - chapter 06's subcommands, in Docker's words:
+//
+//   exec [-i] [-t] [-e K=V] [-w DIR] CONTAINER CMD...
+//   ps [-a] [-q] [--no-trunc]          running (all) containers
+//   inspect [-f TEMPLATE] CONTAINER... Docker's JSON, or the template filled in
+//   logs [-f] CONTAINER                what it wrote (and will write, with -f)
+//   stop [-t S] CONTAINER...           SIGTERM; SIGKILL after S seconds
+//   kill [-s SIG] CONTAINER...         a signal (default KILL)
+//   wait CONTAINER...                  until it exits; prints its exit code
+//   rm [-f] CONTAINER...               remove (-f: kill it first)
+//   ns PID|CONTAINER [--vs PID|CONTAINER] [--json]
+//
+// Signals go through a pidfd, opened and then checked against the process's
+// start time: a pid that was reused by another process is never signalled.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "error.hpp"
+#include "exec.hpp"
+#include "ns_inspector.hpp"
+#include "state.hpp"
+#include "template.hpp"
+#include "trace.hpp"
+
+namespace minidocker {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// "KILL", "SIGKILL", "kill" or "9".
+int parse_signal(const std::string& text) {
+    if (!text.empty() && std::all_of(text.begin(), text.end(), ::isdigit)) {
+        int n = std::atoi(text.c_str());
+        if (n >= 1 && n < NSIG) {
+            return n;
+        }
+    }
+    std::string name = text;
+    std::transform(name.begin(), name.end(), name.begin(), ::toupper);
+    if (name.rfind("SIG", 0) == 0) {
+        name.erase(0, 3);
+    }
+    for (int sig = 1; sig < SIGRTMIN; ++sig) {
+        const char* abbrev = sigabbrev_np(sig);
+        if (abbrev != nullptr && name == abbrev) {
+            return sig;
+        }
+    }
+    throw UsageError(fmt::format("invalid signal: {}", text));
+}
+
+// A descriptor for the container's PID 1 that cannot come to mean another
+// process; none when it is not running.
+Fd open_init(const ContainerView& v) {
+    if (!v.running) {
+        return Fd();
+    }
+    int fd = static_cast<int>(::syscall(SYS_pidfd_open, v.state.pid, 0));
+    if (fd < 0) {
+        return Fd();  // it exited just now
+    }
+    Fd pidfd(fd);
+    if (v.monitor.init_start != 0 && process_start_time(v.state.pid) != v.monitor.init_start) {
+        return Fd();
+    }
+    return pidfd;
+}
+
+void send_signal(const Fd& pidfd, pid_t pid, int sig) {
+    check(::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0),
+          fmt::format("pidfd_send_signal(pidfd of {}, SIG{})", pid, sigabbrev_np(sig)));
+}
+
+// True once the process is gone (or after `timeout`; negative: no limit).
+bool wait_gone(const Fd& pidfd, std::chrono::milliseconds timeout) {
+    pollfd p{pidfd.get(), POLLIN, 0};
+    int rc;
+    do {
+        rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    } while (rc < 0 && errno == EINTR);
+    return rc > 0;
+}
+
+// After its PID 1 is gone: until the monitor has written down how it
+// ended. Returns the final view; nullopt if --rm removed it meanwhile.
+std::optional<ContainerView> wait_recorded(const Store& store, const std::string& id) {
+    for (;;) {
+        if (!std::filesystem::exists(store.container_dir(id) + "/config.json")) {
+            return std::nullopt;
+        }
+        ContainerView v = load_container(store, id);
+        if (v.state.status != "running") {
+            return v;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+}
+
+std::optional<ContainerView> wait_exit(const Store& store, const std::string& id) {
+    ContainerView v = load_container(store, id);
+    if (Fd pidfd = open_init(v)) {
+        wait_gone(pidfd, -1ms);
+    }
+    return wait_recorded(store, id);
+}
+
+// "Up 3 seconds", "Exited (0) 2 minutes ago", "Created".
+std::string status_text(const ContainerView& v) {
+    if (v.running) {
+        return "Up " + human_duration(seconds_since(v.state.started_at));
+    }
+    if (v.state.status == "created") {
+        return "Created";
+    }
+    return fmt::format("Exited ({}) {} ago", v.state.exit_code, human_duration(seconds_since(v.state.finished_at)));
+}
+
+std::string truncate(const std::string& s, size_t width) {
+    return s.size() <= width ? s : s.substr(0, width - 1) + "…";
+}
+
+// The cgroups a container left behind when its monitor was killed: the
+// ones it wrote down, and chapter 02's default place for ones it had no
+// time to write down.
+void remove_cgroups(const ContainerView& v) {
+    std::vector<std::string> dirs = v.monitor.cgroup_dirs;
+    std::istringstream mountinfo(read_text_file("/proc/self/mountinfo"));
+    for (std::string line; std::getline(mountinfo, line);) {
+        std::istringstream in(line);
+        std::string skip, mountpoint, word, fstype;
+        in >> skip >> skip >> skip >> skip >> mountpoint;
+        while (in >> word && word != "-") {
+        }
+        in >> fstype;
+        std::string dir = mountpoint + "/minidocker/" + v.config.id;
+        if ((fstype == "cgroup" || fstype == "cgroup2") && std::filesystem::is_directory(dir) &&
+            std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) {
+            dirs.push_back(dir);
+        }
+    }
+    for (const std::string& dir : dirs) {
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) {
+                trace::step(fmt::format("rmdir(\"{}\") = 0", dir));
+                break;
+            }
+            if (errno != EBUSY) {
+                throw_errno(fmt::format("rmdir(\"{}\")", dir));
+            }
+            // Strays that outlived PID 1 (no PID namespace): kill them.
+            std::istringstream pids(read_text_file(dir + "/cgroup.procs"));
+            for (pid_t pid = 0; pids >> pid;) {
+                ::kill(pid, SIGKILL);
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+    }
+}
+
+void remove_container(const Store& store, const std::string& id, bool force) {
+    ContainerView v = load_container(store, id);
+    bool killed = false;
+    if (v.running) {
+        if (!force) {
+            throw UsageError(fmt::format("cannot remove container {}: it is running (pid {}); stop it first or use rm -f",
+                                         v.config.name, v.state.pid));
+        }
+        if (Fd pidfd = open_init(v)) {
+            send_signal(pidfd, v.state.pid, SIGKILL);
+            wait_gone(pidfd, -1ms);
+            killed = true;
+        }
+    }
+    // Let a live monitor finish its part (state, cgroups, --rm) first.
+    for (int i = 0; i < 1000 && load_container(store, id).monitor_alive; ++i) {
+        std::this_thread::sleep_for(10ms);
+        if (!std::filesystem::exists(store.container_dir(id) + "/config.json")) {
+            return;  // --rm: the monitor removed it
+        }
+    }
+    remove_cgroups(v);
+    Fd lock = store.lock();
+    ContainerState state = store.container_state(id);
+    if (state.status == "running") {
+        // No monitor wrote down the end (it was killed): we do, so that
+        // chapter 04's check does not mistake an unreaped zombie for a
+        // running container.
+        state.status = "exited";
+        state.exit_code = killed ? 128 + SIGKILL : 255;
+        state.finished_at = now_rfc3339();
+        store.save_container_state(id, state);
+    }
+    if (std::filesystem::exists(store.container_dir(id))) {
+        store.remove_container(id);
+    }
+}
+
+// A pid, or the PID 1 of a running container.
+pid_t resolve_pid(const Store& store, const std::string& what) {
+    if (!what.empty() && std::all_of(what.begin(), what.end(), ::isdigit)) {
+        return static_cast<pid_t>(std::stol(what));
+    }
+    std::string id;
+    try {
+        id = store.container_id(what);
+    } catch (const UsageError&) {
+        throw UsageError(fmt::format("\"{}\" is neither a pid nor the name or id of a container", what));
+    }
+    ContainerView v = load_container(store, id);
+    if (!v.running) {
+        throw UsageError(fmt::format("container {} is not running", what));
+    }
+    return v.state.pid;
+}
+
+}  // namespace
+
+nlohmann::json inspect_json(const ContainerView& v) {
+    const ContainerConfig& c = v.config;
+    nlohmann::json mounts = nlohmann::json::array();
+    try {
+        mounts = read_json(v.dir + "/mounts.json");
+    } catch (const std::exception&) {
+        // no volumes (or a chapter before 05)
+    }
+    nlohmann::json binds = nlohmann::json::array();
+    for (nlohmann::json& m : mounts) {
+        m["Mode"] = m.value("RW", true) ? "" : "ro";
+        m["Propagation"] = "rprivate";
+        if (m.value("Type", "") == "bind") {
+            binds.push_back(m.value("Source", "") + ":" + m.value("Destination", "") +
+                            (m.value("RW", true) ? "" : ":ro"));
+        }
+    }
+    std::vector<std::string> lowers = {v.dir + "/init"};
+    for (auto layer = c.layers.rbegin(); layer != c.layers.rend(); ++layer) {
+        lowers.push_back(std::filesystem::path(v.dir).parent_path().parent_path() / "layers" / *layer);
+    }
+    return {
+        {"Id", c.id},
+        {"Created", c.created},
+        {"Path", c.command.empty() ? "" : c.command[0]},
+        {"Args", c.command.empty() ? std::vector<std::string>{}
+                                   : std::vector<std::string>(c.command.begin() + 1, c.command.end())},
+        {"State",
+         {{"Status", v.running ? "running" : v.state.status},
+          {"Running", v.running},
+          {"Paused", false},
+          {"Restarting", false},
+          {"OOMKilled", v.state.oom_killed},
+          {"Dead", false},
+          {"Pid", v.running ? v.state.pid : 0},
+          {"ExitCode", v.state.exit_code},
+          {"Error", v.state.status == "exited" && v.state.exit_code == 255 && !v.monitor_alive &&
+                            v.state.finished_at.empty()
+                        ? "its monitor was killed: the exit code is lost"
+                        : ""},
+          {"StartedAt", v.state.started_at},
+          {"FinishedAt", v.state.finished_at},
+          {"MonitorPid", v.monitor_alive ? v.monitor.monitor_pid : 0}}},
+        {"Image", "sha256:" + c.image_id},
+        {"ResolvConfPath", v.dir + "/init/etc/resolv.conf"},
+        {"HostnamePath", v.dir + "/init/etc/hostname"},
+        {"HostsPath", v.dir + "/init/etc/hosts"},
+        {"LogPath", v.dir + "/log"},
+        {"Name", "/" + c.name},
+        {"RestartCount", 0},
+        {"Driver", "overlay"},
+        {"HostConfig", {{"AutoRemove", c.auto_remove}, {"Binds", binds}}},
+        {"GraphDriver",
+         {{"Name", "overlay"},
+          {"Data",
+           {{"LowerDir", fmt::format("{}", fmt::join(lowers, ":"))},
+            {"UpperDir", v.dir + "/upper"},
+            {"WorkDir", v.dir + "/work"},
+            // The overlay is mounted in the container's mount namespace
+            // only; from the host, its root is /proc/PID/root.
+            {"MergedDir", v.running ? fmt::format("/proc/{}/root", v.state.pid) : v.dir + "/merged"}}}}},
+        {"Mounts", mounts},
+        {"Config",
+         {{"Hostname", c.hostname},
+          {"Env", c.env},
+          {"Cmd", c.command},
+          {"Image", c.image},
+          {"WorkingDir", c.working_dir},
+          {"Tty", v.monitor.tty},
+          {"OpenStdin", v.monitor.open_stdin},
+          {"AttachStdin", !v.monitor.detached && v.monitor.open_stdin},
+          {"AttachStdout", !v.monitor.detached},
+          {"AttachStderr", !v.monitor.detached}}},
+    };
+}
+
+void Exec::add_commands(Runtime& rt) {
+    rt_ = &rt;
+
+    auto request = std::make_shared<ExecRequest>();
+    auto exec_name = std::make_shared<std::string>();
+    CLI::App* exec = rt.add_command("exec", "Run a command in a running container", [&rt, request, exec_name] {
+        Store store{rt.root_dir()};
+        ContainerView v = load_container(store, store.container_id(*exec_name));
+        if (!v.running) {
+            throw UsageError(fmt::format("container {} is not running", *exec_name));
+        }
+        try {
+            return exec_in_container(v, *request);
+        } catch (const ExecFailed& e) {
+            fmt::print(stderr, "{}: {}\n", rt.program(), e.what());
+            return e.exit_code;
+        }
+    });
+    exec->positionals_at_end();  // options stop at the container's name
+    exec->add_flag("-i,--interactive", request->interactive, "Keep stdin open");
+    exec->add_flag("-t,--tty", request->tty, "Give the command a terminal of its own");
+    exec->add_option("-e,--env", request->env, "Set an environment variable K=V");
+    exec->add_option("-w,--workdir", request->working_dir, "Working directory inside the container");
+    exec->add_option("container", *exec_name, "Name or id")->required();
+    exec->add_option("command", request->command, "The command and its arguments")->required();
+
+    struct PsOptions {
+        bool all = false, quiet = false, no_trunc = false;
+    };
+    auto ps_opts = std::make_shared<PsOptions>();
+    CLI::App* ps = rt.add_command("ps", "List containers", [&rt, ps_opts] {
+        Store store{rt.root_dir()};
+        std::vector<ContainerView> views;
+        for (const ContainerConfig& c : store.containers()) {
+            try {
+                views.push_back(load_container(store, c.id));
+            } catch (const std::exception&) {
+                // removed while we looked
+            }
+        }
+        std::sort(views.begin(), views.end(),
+                  [](const ContainerView& a, const ContainerView& b) { return a.config.created > b.config.created; });
+        if (!ps_opts->quiet) {
+            fmt::print("{:<14} {:<15} {:<24} {:<16} {:<28} {}\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
+                       "STATUS", "NAMES");
+        }
+        for (const ContainerView& v : views) {
+            if (!v.running && !ps_opts->all) {
+                continue;
+            }
+            std::string id = ps_opts->no_trunc ? v.config.id : v.config.id.substr(0, 12);
+            if (ps_opts->quiet) {
+                fmt::print("{}\n", id);
+                continue;
+            }
+            std::string command = fmt::format("{}", fmt::join(v.config.command, " "));
+            command = "\"" + (ps_opts->no_trunc ? command : truncate(command, 20)) + "\"";
+            std::string created = human_duration(seconds_since(v.config.created)) + " ago";
+            fmt::print("{:<14} {:<15} {:<24} {:<16} {:<28} {}\n", id, v.config.image, command, created,
+                       status_text(v), v.config.name);
+        }
+        return 0;
+    });
+    ps->add_flag("-a,--all", ps_opts->all, "Also the containers that are not running");
+    ps->add_flag("-q,--quiet", ps_opts->quiet, "Only the ids");
+    ps->add_flag("--no-trunc", ps_opts->no_trunc, "Whole ids and commands");
+
+    auto format = std::make_shared<std::string>();
+    auto inspect_names = std::make_shared<std::vector<std::string>>();
+    CLI::App* inspect = rt.add_command("inspect", "Everything about containers, as JSON", [&rt, format, inspect_names] {
+        Store store{rt.root_dir()};
+        nlohmann::json all = nlohmann::json::array();
+        std::vector<std::string> lines;
+        for (const std::string& name : *inspect_names) {
+            nlohmann::json j = inspect_json(load_container(store, store.container_id(name)));
+            if (format->empty()) {
+                all.push_back(j);
+            } else {
+                lines.push_back(render_template(*format, j));  // all or nothing: errors before any output
+            }
+        }
+        if (format->empty()) {
+            fmt::print("{}\n", all.dump(4));
+        }
+        for (const std::string& line : lines) {
+            fmt::print("{}\n", line);
+        }
+        return 0;
+    });
+    inspect->add_option("-f,--format", *format, "A Go template, e.g. '{{.State.Pid}}'");
+    inspect->add_option("container", *inspect_names, "Name or id")->required();
+
+    struct LogsOptions {
+        bool follow = false;
+        std::string name;
+    };
+    auto logs_opts = std::make_shared<LogsOptions>();
+    CLI::App* logs = rt.add_command("logs", "What a container wrote to stdout and stderr", [&rt, logs_opts] {
+        Store store{rt.root_dir()};
+        std::string id = store.container_id(logs_opts->name);
+        std::string path = store.container_dir(id) + "/log";
+        std::string data;
+        size_t offset = 0;
+        for (;;) {
+            // Running now? Ask before reading: what it wrote before it
+            // exited is then surely in the file we read next.
+            bool running = logs_opts->follow && load_container(store, id).running;
+            try {
+                data = read_text_file(path);
+            } catch (const std::system_error&) {
+                // no log: it was not started with -d
+            }
+            for (const LogRecord& r : parse_log(data, offset)) {
+                std::FILE* to = r.stream == "stderr" ? stderr : stdout;
+                std::fwrite(r.text.data(), 1, r.text.size(), to);
+                std::fflush(to);
+            }
+            if (!running) {
+                return 0;
+            }
+            std::this_thread::sleep_for(50ms);
+        }
+    });
+    logs->add_flag("-f,--follow", logs_opts->follow, "Keep printing until the container exits");
+    logs->add_option("container", logs_opts->name, "Name or id")->required();
+
+    struct StopOptions {
+        int timeout = 10;
+        std::vector<std::string> names;
+    };
+    auto stop_opts = std::make_shared<StopOptions>();
+    CLI::App* stop = rt.add_command("stop", "SIGTERM, then SIGKILL after a grace period", [&rt, stop_opts] {
+        Store store{rt.root_dir()};
+        trace::Owner owner("06 exec");
+        for (const std::string& name : stop_opts->names) {
+            std::string id = store.container_id(name);
+            ContainerView v = load_container(store, id);
+            if (Fd pidfd = open_init(v)) {
+                send_signal(pidfd, v.state.pid, SIGTERM);
+                // PID 1 ignores signals it has no handler for: then only
+                // SIGKILL (which no process can ignore) ends it.
+                if (!wait_gone(pidfd, std::chrono::seconds(stop_opts->timeout))) {
+                    send_signal(pidfd, v.state.pid, SIGKILL);
+                    wait_gone(pidfd, -1ms);
+                }
+                wait_recorded(store, id);
+            }
+            fmt::print("{}\n", name);
+        }
+        return 0;
+    });
+    stop->add_option("-t,--time", stop_opts->timeout, "Seconds to wait before SIGKILL")->capture_default_str();
+    stop->add_option("container", stop_opts->names, "Name or id")->required();
+
+    struct KillOptions {
+        std::string signal = "KILL";
+        std::vector<std::string> names;
+    };
+    auto kill_opts = std::make_shared<KillOptions>();
+    CLI::App* kill = rt.add_command("kill", "Send a signal to a container's PID 1", [&rt, kill_opts] {
+        int sig = parse_signal(kill_opts->signal);
+        Store store{rt.root_dir()};
+        trace::Owner owner("06 exec");
+        for (const std::string& name : kill_opts->names) {
+            ContainerView v = load_container(store, store.container_id(name));
+            Fd pidfd = open_init(v);
+            if (!pidfd) {
+                throw UsageError(fmt::format("container {} is not running", name));
+            }
+            send_signal(pidfd, v.state.pid, sig);
+            fmt::print("{}\n", name);
+        }
+        return 0;
+    });
+    kill->add_option("-s,--signal", kill_opts->signal, "KILL, TERM, SIGHUP, 9...")->capture_default_str();
+    kill->add_option("container", kill_opts->names, "Name or id")->required();
+
+    auto wait_names = std::make_shared<std::vector<std::string>>();
+    CLI::App* wait = rt.add_command("wait", "Wait for containers to exit; print their exit codes", [&rt, wait_names] {
+        Store store{rt.root_dir()};
+        for (const std::string& name : *wait_names) {
+            std::optional<ContainerView> v = wait_exit(store, store.container_id(name));
+            if (!v) {
+                throw UsageError(fmt::format("container {} was removed (--rm) before its exit code could be read", name));
+            }
+            fmt::print("{}\n", v->state.exit_code);
+            std::fflush(stdout);
+        }
+        return 0;
+    });
+    wait->add_option("container", *wait_names, "Name or id")->required();
+
+    // `rm` of chapter 04 refuses running containers; ours can kill them first
+    // and cleans up after a monitor that was killed.
+    rt.app().remove_subcommand(rt.app().get_subcommand("rm"));
+    struct RmOptions {
+        bool force = false;
+        std::vector<std::string> names;
+    };
+    auto rm_opts = std::make_shared<RmOptions>();
+    CLI::App* rm = rt.add_command("rm", "Remove containers", [&rt, rm_opts] {
+        Store store{rt.root_dir()};
+        trace::Owner owner("06 exec");
+        for (const std::string& name : rm_opts->names) {
+            remove_container(store, store.container_id(name), rm_opts->force);
+            fmt::print("{}\n", name);
+        }
+        return 0;
+    });
+    rm->add_flag("-f,--force", rm_opts->force, "Kill a running container first");
+    rm->add_option("container", rm_opts->names, "Name or id")->required();
+
+    // Chapter 01's `ns` takes pids; this one takes container names too.
+    rt.app().remove_subcommand(rt.app().get_subcommand("ns"));
+    struct NsOptions {
+        std::string target, vs;
+        bool json = false;
+    };
+    auto ns_opts = std::make_shared<NsOptions>();
+    CLI::App* ns = rt.add_command("ns", "Show a process's or a container's namespaces", [&rt, ns_opts] {
+        Store store{rt.root_dir()};
+        pid_t pid = resolve_pid(store, ns_opts->target);
+        pid_t vs = ns_opts->vs.empty() ? 0 : resolve_pid(store, ns_opts->vs);
+        NsReport report = inspect_namespaces(pid, vs);
+        fmt::print("{}", ns_opts->json ? format_ns_json(report) : format_ns_table(report));
+        return 0;
+    });
+    ns->add_option("target", ns_opts->target, "A pid or a container's name or id")->required();
+    ns->add_option("--vs", ns_opts->vs, "Compare with this pid or container (default: the host's PID 1)");
+    ns->add_flag("--json", ns_opts->json, "Print JSON instead of a table");
+}
+
+}  // namespace minidocker
