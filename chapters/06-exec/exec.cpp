@@ -12,12 +12,15 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <malloc.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -114,6 +117,7 @@ std::vector<std::string> container_cgroup_dirs(pid_t pid, const std::string& id)
     return dirs;
 }
 
+//! [ch06-state]
 ContainerView load_container(const Store& store, const std::string& id) {
     ContainerView v;
     v.config = store.container_config(id);
@@ -139,6 +143,7 @@ ContainerView load_container(const Store& store, const std::string& id) {
     }
     return v;
 }
+//! [ch06-state]
 
 // ---------------------------------------------------------------------------
 // exec: join the namespaces, fork, join the cgroups, execve.
@@ -301,11 +306,13 @@ int exec_in_container(const ContainerView& view, const ExecRequest& request) {
         channel.report(failure);
         ::_exit(failure.exit_code);
     }
+    //! [ch06-back]
     channel.use_as_parent();
     trace::step(fmt::format("fork() = {}: a child in the container's PID namespace", child));
     // Back to our own PID namespace for children: the kernel refuses to
     // start a thread (the -t relay) while it differs from ours.
     check(::setns(our_pid_ns.get(), CLONE_NEWPID), "setns(fd of /proc/self/ns/pid, CLONE_NEWPID)");
+    //! [ch06-back]
 
     //! [ch06-cgroup]
     // Into the container's cgroups before the child runs a single
@@ -389,6 +396,29 @@ void Exec::prepare(Container& c) {
     }
     log_ = open_fd(dir_ + "/log", O_WRONLY | O_CREAT | O_APPEND, 0600);
 }
+
+namespace {
+
+// The monitor lives as long as its container, but after the start it runs
+// only a poll loop and waitpid(): the pages of the program that parsing,
+// images and mounts needed are of no more use to it. Give back the
+// read-only ones (code and constants: the kernel reads them again from the
+// file, should they be needed); writable ones keep their data.
+void release_startup_pages() {
+    std::istringstream maps(read_text_file("/proc/self/maps"));
+    for (std::string line; std::getline(maps, line);) {
+        unsigned long start = 0;
+        unsigned long end = 0;
+        char perms[5] = {};
+        if (std::sscanf(line.c_str(), "%lx-%lx %4s", &start, &end, perms) == 3 && perms[1] == '-' &&
+            line.find('/') != std::string::npos) {
+            ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+        }
+    }
+    ::malloc_trim(0);
+}
+
+}  // namespace
 
 void Exec::begin(Container& c) {
     if (detach_) {
@@ -503,6 +533,7 @@ void Exec::started(Container& /*c*/) {
             relay_->log(err_reader_.get(), log_.get(), "stderr");
         }
         relay_->start();
+        release_startup_pages();
     } else if (pty_master_) {
         raw_.emplace(STDIN_FILENO);
         relay_.emplace();
