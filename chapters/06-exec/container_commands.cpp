@@ -64,6 +64,7 @@ int parse_signal(const std::string& text) {
     throw UsageError(fmt::format("invalid signal: {}", text));
 }
 
+//! [ch06-pidfd]
 // A descriptor for the container's PID 1 that cannot come to mean another
 // process; none when it is not running.
 Fd open_init(const ContainerView& v) {
@@ -85,6 +86,7 @@ void send_signal(const Fd& pidfd, pid_t pid, int sig) {
     check(::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0),
           fmt::format("pidfd_send_signal(pidfd of {}, SIG{})", pid, sigabbrev_np(sig)));
 }
+//! [ch06-pidfd]
 
 // True once the process is gone (or after `timeout`; negative: no limit).
 bool wait_gone(const Fd& pidfd, std::chrono::milliseconds timeout) {
@@ -172,6 +174,7 @@ void remove_cgroups(const ContainerView& v) {
     }
 }
 
+//! [ch06-rm]
 void remove_container(const Store& store, const std::string& id, bool force) {
     ContainerView v = load_container(store, id);
     bool killed = false;
@@ -209,6 +212,7 @@ void remove_container(const Store& store, const std::string& id, bool force) {
         store.remove_container(id);
     }
 }
+//! [ch06-rm]
 
 // A pid, or the PID 1 of a running container.
 pid_t resolve_pid(const Store& store, const std::string& what) {
@@ -242,9 +246,13 @@ nlohmann::json inspect_json(const ContainerView& v) {
     for (nlohmann::json& m : mounts) {
         m["Mode"] = m.value("RW", true) ? "" : "ro";
         m["Propagation"] = "rprivate";
-        if (m.value("Type", "") == "bind") {
-            binds.push_back(m.value("Source", "") + ":" + m.value("Destination", "") +
-                            (m.value("RW", true) ? "" : ":ro"));
+        // What -v said: a host path or a volume's name (an anonymous
+        // volume's name is 64 hex digits, and Docker lists it elsewhere).
+        std::string type = m.value("Type", "");
+        std::string name = m.value("Name", "");
+        std::string source = type == "bind" ? m.value("Source", "") : name;
+        if (type == "bind" || (type == "volume" && name.size() != 64)) {
+            binds.push_back(source + ":" + m.value("Destination", "") + (m.value("RW", true) ? "" : ":ro"));
         }
     }
     std::vector<std::string> lowers = {v.dir + "/init"};
@@ -281,7 +289,11 @@ nlohmann::json inspect_json(const ContainerView& v) {
         {"Name", "/" + c.name},
         {"RestartCount", 0},
         {"Driver", "overlay"},
-        {"HostConfig", {{"AutoRemove", c.auto_remove}, {"Binds", binds}}},
+        {"HostConfig",
+         {{"AutoRemove", c.auto_remove},
+          {"Binds", binds},
+          {"Memory", v.monitor.memory},
+          {"PidsLimit", v.monitor.pids_limit}}},
         {"GraphDriver",
          {{"Name", "overlay"},
           {"Data",
@@ -443,6 +455,7 @@ void Exec::add_commands(Runtime& rt) {
         for (const std::string& name : stop_opts->names) {
             std::string id = store.container_id(name);
             ContainerView v = load_container(store, id);
+            //! [ch06-stop]
             if (Fd pidfd = open_init(v)) {
                 send_signal(pidfd, v.state.pid, SIGTERM);
                 // PID 1 ignores signals it has no handler for: then only
@@ -453,6 +466,7 @@ void Exec::add_commands(Runtime& rt) {
                 }
                 wait_recorded(store, id);
             }
+            //! [ch06-stop]
             fmt::print("{}\n", name);
         }
         return 0;

@@ -36,7 +36,7 @@ namespace minidocker {
 void to_json(nlohmann::json& j, const MonitorInfo& m) {
     j = {{"MonitorPid", m.monitor_pid}, {"MonitorStart", m.monitor_start}, {"InitStart", m.init_start},
          {"Detached", m.detached},      {"Tty", m.tty},                    {"OpenStdin", m.open_stdin},
-         {"CgroupDirs", m.cgroup_dirs}};
+         {"CgroupDirs", m.cgroup_dirs}, {"Memory", m.memory},               {"PidsLimit", m.pids_limit}};
 }
 
 void from_json(const nlohmann::json& j, MonitorInfo& m) {
@@ -47,6 +47,8 @@ void from_json(const nlohmann::json& j, MonitorInfo& m) {
     m.tty = j.value("Tty", false);
     m.open_stdin = j.value("OpenStdin", false);
     m.cgroup_dirs = j.value("CgroupDirs", std::vector<std::string>{});
+    m.memory = j.value("Memory", 0LL);
+    m.pids_limit = j.value("PidsLimit", 0LL);
 }
 
 std::optional<unsigned long long> process_start_time(pid_t pid) {
@@ -118,23 +120,41 @@ std::vector<std::string> container_cgroup_dirs(pid_t pid, const std::string& id)
 }
 
 //! [ch06-state]
+long long cgroup_limit(const std::vector<std::string>& dirs, const std::vector<std::string>& files) {
+    for (const std::string& dir : dirs) {
+        for (const std::string& file : files) {
+            try {
+                std::string text = read_text_file(dir + "/" + file);
+                long long value = std::atoll(text.c_str());
+                // "max" (v2), or v1's "no limit": a huge page-rounded number.
+                return text.rfind("max", 0) == 0 || value >= (1LL << 62) ? 0 : value;
+            } catch (const std::system_error&) {
+                // not this hierarchy
+            }
+        }
+    }
+    return 0;
+}
+
 ContainerView load_container(const Store& store, const std::string& id) {
     ContainerView v;
     v.config = store.container_config(id);
-    v.state = store.container_state(id);
     v.dir = store.container_dir(id);
     try {
         v.monitor = read_json(v.dir + "/monitor.json").get<MonitorInfo>();
     } catch (const std::exception&) {
         // not written yet (or by a chapter before 06)
     }
-    if (v.state.status == "running" && v.state.pid > 0) {
-        std::optional<unsigned long long> start = process_start_time(v.state.pid);
-        v.running = start && (v.monitor.init_start == 0 || *start == v.monitor.init_start);
-    }
+    // Is the monitor alive? Asked before state.json is read: a monitor that
+    // is gone by now wrote all it was going to write before we read it.
     if (v.monitor.monitor_pid > 0) {
         std::optional<unsigned long long> start = process_start_time(v.monitor.monitor_pid);
         v.monitor_alive = start && *start == v.monitor.monitor_start;
+    }
+    v.state = store.container_state(id);
+    if (v.state.status == "running" && v.state.pid > 0) {
+        std::optional<unsigned long long> start = process_start_time(v.state.pid);
+        v.running = start && (v.monitor.init_start == 0 || *start == v.monitor.init_start);
     }
     if (v.state.status == "running" && !v.running && !v.monitor_alive) {
         // Both gone and nobody wrote down how it ended: Docker says 255.
@@ -488,6 +508,8 @@ void Exec::join(Container& c) {
     m.tty = tty_;
     m.open_stdin = interactive_;
     m.cgroup_dirs = container_cgroup_dirs(c.pid, c.id);
+    m.memory = cgroup_limit(m.cgroup_dirs, {"memory.max", "memory.limit_in_bytes"});
+    m.pids_limit = cgroup_limit(m.cgroup_dirs, {"pids.max"});
     write_json_atomic(dir_ + "/monitor.json", m, Durable::no);
 }
 

@@ -55,6 +55,8 @@ struct MonitorInfo {
     bool tty = false;
     bool open_stdin = false;
     std::vector<std::string> cgroup_dirs;  // the container's own cgroups, host paths
+    long long memory = 0;                  // its limits as the kernel has them; 0: none
+    long long pids_limit = 0;
 };
 void to_json(nlohmann::json& j, const MonitorInfo& m);
 void from_json(const nlohmann::json& j, MonitorInfo& m);
@@ -67,6 +69,9 @@ std::optional<unsigned long long> process_start_time(pid_t pid);
 // The directories of the cgroups that `pid` is in whose name is `id`: the
 // ones chapter 02 made for the container, as host paths.
 std::vector<std::string> container_cgroup_dirs(pid_t pid, const std::string& id);
+
+// The first of `files` found in `dirs`, as a number; 0 for "no limit".
+long long cgroup_limit(const std::vector<std::string>& dirs, const std::vector<std::string>& files);
 
 // Everything known about one container, and whether it still runs.
 struct ContainerView {

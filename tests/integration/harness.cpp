@@ -49,9 +49,42 @@ class StateRootListener : public ::testing::EmptyTestEventListener {
         current_root = ::mkdtemp(tmpl);
     }
     void OnTestEnd(const ::testing::TestInfo&) override {
+        remove_containers();
         std::error_code ec;
         fs::remove_all(current_root, ec);
         current_root.clear();
+    }
+
+    // From chapter 06 on, containers run detached (with a monitor process):
+    // a test that failed midway may leave some running. `rm -f` each one,
+    // quietly, giving up on one after 20 s; failures are ignored.
+    static void remove_containers() {
+        std::error_code ec;
+        if (chapter_of_binary() < "06" || !fs::is_directory(current_root + "/containers", ec)) {
+            return;
+        }
+        for (const fs::directory_entry& e : fs::directory_iterator(current_root + "/containers", ec)) {
+            std::vector<std::string> argv = {binary_path, "--root", current_root, "rm", "-f", e.path().filename()};
+            auto args = c_argv(argv);
+            pid_t pid = ::fork();
+            if (pid == 0) {
+                int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+                ::dup2(null, 0);
+                ::dup2(null, 1);
+                ::dup2(null, 2);
+                ::execv(args[0], args.data());
+                ::_exit(127);
+            }
+            double deadline = now() + 20;
+            while (pid > 0 && ::waitpid(pid, nullptr, WNOHANG) == 0) {
+                if (now() > deadline) {
+                    ::kill(pid, SIGKILL);
+                    ::waitpid(pid, nullptr, 0);
+                    break;
+                }
+                ::usleep(10000);
+            }
+        }
     }
 };
 
