@@ -180,8 +180,9 @@ void remove_container(const Store& store, const std::string& id, bool force) {
     bool killed = false;
     if (v.running) {
         if (!force) {
-            throw UsageError(fmt::format("cannot remove container {}: it is running (pid {}); stop it first or use rm -f",
-                                         v.config.name, v.state.pid));
+            throw UsageError(
+                fmt::format("cannot remove container {}: it is running (pid {}); stop it first or use rm -f",
+                            v.config.name, v.state.pid));
         }
         if (Fd pidfd = open_init(v)) {
             send_signal(pidfd, v.state.pid, SIGKILL);
@@ -274,10 +275,10 @@ nlohmann::json inspect_json(const ContainerView& v) {
           {"Dead", false},
           {"Pid", v.running ? v.state.pid : 0},
           {"ExitCode", v.state.exit_code},
-          {"Error", v.state.status == "exited" && v.state.exit_code == 255 && !v.monitor_alive &&
-                            v.state.finished_at.empty()
-                        ? "its monitor was killed: the exit code is lost"
-                        : ""},
+          {"Error",
+           v.state.status == "exited" && v.state.exit_code == 255 && !v.monitor_alive && v.state.finished_at.empty()
+               ? "its monitor was killed: the exit code is lost"
+               : ""},
           {"StartedAt", v.state.started_at},
           {"FinishedAt", v.state.finished_at},
           {"MonitorPid", v.monitor_alive ? v.monitor.monitor_pid : 0}}},
@@ -376,8 +377,8 @@ void Exec::add_commands(Runtime& rt) {
             std::string command = fmt::format("{}", fmt::join(v.config.command, " "));
             command = "\"" + (ps_opts->no_trunc ? command : truncate(command, 20)) + "\"";
             std::string created = human_duration(seconds_since(v.config.created)) + " ago";
-            fmt::print("{:<14} {:<15} {:<24} {:<16} {:<28} {}\n", id, v.config.image, command, created,
-                       status_text(v), v.config.name);
+            fmt::print("{:<14} {:<15} {:<24} {:<16} {:<28} {}\n", id, v.config.image, command, created, status_text(v),
+                       v.config.name);
         }
         return 0;
     });
@@ -503,7 +504,8 @@ void Exec::add_commands(Runtime& rt) {
         for (const std::string& name : *wait_names) {
             std::optional<ContainerView> v = wait_exit(store, store.container_id(name));
             if (!v) {
-                throw UsageError(fmt::format("container {} was removed (--rm) before its exit code could be read", name));
+                throw UsageError(
+                    fmt::format("container {} was removed (--rm) before its exit code could be read", name));
             }
             fmt::print("{}\n", v->state.exit_code);
             std::fflush(stdout);

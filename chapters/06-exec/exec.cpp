@@ -9,11 +9,11 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/close_range.h>
+#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <malloc.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,9 +34,15 @@
 namespace minidocker {
 
 void to_json(nlohmann::json& j, const MonitorInfo& m) {
-    j = {{"MonitorPid", m.monitor_pid}, {"MonitorStart", m.monitor_start}, {"InitStart", m.init_start},
-         {"Detached", m.detached},      {"Tty", m.tty},                    {"OpenStdin", m.open_stdin},
-         {"CgroupDirs", m.cgroup_dirs}, {"Memory", m.memory},               {"PidsLimit", m.pids_limit}};
+    j = {{"MonitorPid", m.monitor_pid},
+         {"MonitorStart", m.monitor_start},
+         {"InitStart", m.init_start},
+         {"Detached", m.detached},
+         {"Tty", m.tty},
+         {"OpenStdin", m.open_stdin},
+         {"CgroupDirs", m.cgroup_dirs},
+         {"Memory", m.memory},
+         {"PidsLimit", m.pids_limit}};
 }
 
 void from_json(const nlohmann::json& j, MonitorInfo& m) {
@@ -257,7 +263,7 @@ int exec_in_container(const ContainerView& view, const ExecRequest& request) {
     //! [ch06-setns]
     for (const Joinable& j : joins) {
         check(::setns(j.fd.get(), j.type->flag), fmt::format("setns(fd of /proc/{}/ns/{}, {})", pid, j.type->name,
-                                                               trace::clone_flags(static_cast<unsigned>(j.type->flag))));
+                                                             trace::clone_flags(static_cast<unsigned>(j.type->flag))));
     }
     check(::fchdir(root.get()), fmt::format("fchdir(fd of /proc/{}/root)", pid));
     check(::chroot("."), "chroot(\".\")");
@@ -285,12 +291,13 @@ int exec_in_container(const ContainerView& view, const ExecRequest& request) {
             } else if (null_stdin) {
                 check(::dup2(null_stdin.get(), STDIN_FILENO), "dup2(/dev/null, 0)");
             }
-            std::string dir = !request.working_dir.empty()         ? request.working_dir
+            std::string dir = !request.working_dir.empty()       ? request.working_dir
                               : !view.config.working_dir.empty() ? view.config.working_dir
                                                                  : "/";
             check(::chdir(dir.c_str()), fmt::format("chdir(\"{}\")", dir));
             std::vector<std::string> env = view.config.env;
-            if (request.tty && std::none_of(env.begin(), env.end(), [](auto& kv) { return kv.rfind("TERM=", 0) == 0; })) {
+            if (request.tty &&
+                std::none_of(env.begin(), env.end(), [](auto& kv) { return kv.rfind("TERM=", 0) == 0; })) {
                 env.push_back("TERM=xterm");
             }
             for (const std::string& kv : request.env) {

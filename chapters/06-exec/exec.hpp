@@ -48,7 +48,7 @@ namespace minidocker {
 
 // $ROOT/containers/<id>/monitor.json
 struct MonitorInfo {
-    pid_t monitor_pid = 0;                // the process that waits for the container
+    pid_t monitor_pid = 0;                 // the process that waits for the container
     unsigned long long monitor_start = 0;  // its start time, to tell it from a reused pid
     unsigned long long init_start = 0;     // the same for the container's PID 1
     bool detached = false;
@@ -127,15 +127,15 @@ private:
     bool interactive_ = false;  // -i
     bool tty_ = false;          // -t
 
-    std::string dir_;               // the container's directory; "" without an image
-    Fd console_[2];                 // -t: the child sends the pty master over [1], we read [0]
-    Fd pty_master_;                 // -t, once the command runs
-    Fd child_stdio_[3];             // for the container's 0, 1, 2 (-d, or -t)
-    Fd stdin_writer_;               // -di: held open so the command's stdin stays open
-    Fd out_reader_, err_reader_;    // -d without -t: the container's output
-    Fd log_;                        // -d: $dir/log
-    Fd notify_;                     // -d, the monitor's end: "started" to the waiting command line
-    std::optional<RawMode> raw_;    // -t, attached
+    std::string dir_;             // the container's directory; "" without an image
+    Fd console_[2];               // -t: the child sends the pty master over [1], we read [0]
+    Fd pty_master_;               // -t, once the command runs
+    Fd child_stdio_[3];           // for the container's 0, 1, 2 (-d, or -t)
+    Fd stdin_writer_;             // -di: held open so the command's stdin stays open
+    Fd out_reader_, err_reader_;  // -d without -t: the container's output
+    Fd log_;                      // -d: $dir/log
+    Fd notify_;                   // -d, the monitor's end: "started" to the waiting command line
+    std::optional<RawMode> raw_;  // -t, attached
     std::optional<Relay> relay_;
 };
 
