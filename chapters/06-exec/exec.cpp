@@ -125,12 +125,11 @@ std::vector<std::string> container_cgroup_dirs(pid_t pid, const std::string& id)
     return dirs;
 }
 
-//! [ch06-state]
 long long cgroup_limit(const std::vector<std::string>& dirs, const std::vector<std::string>& files) {
     for (const std::string& dir : dirs) {
         for (const std::string& file : files) {
             try {
-                std::string text = read_text_file(dir + "/" + file);
+                std::string text = read_text_file(join_path(dir, file));
                 long long value = std::atoll(text.c_str());
                 // "max" (v2), or v1's "no limit": a huge page-rounded number.
                 return text.rfind("max", 0) == 0 || value >= (1LL << 62) ? 0 : value;
@@ -142,6 +141,7 @@ long long cgroup_limit(const std::vector<std::string>& dirs, const std::vector<s
     return 0;
 }
 
+//! [ch06-state]
 ContainerView load_container(const Store& store, const std::string& id) {
     ContainerView v;
     v.config = store.container_config(id);
@@ -309,6 +309,7 @@ int exec_in_container(const ContainerView& view, const ExecRequest& request) {
             }
             std::vector<std::string> args = request.command;
             std::vector<char*> argv;
+            argv.reserve(args.size() + 1);
             for (std::string& arg : args) {
                 argv.push_back(arg.data());
             }
@@ -434,12 +435,12 @@ namespace {
 void release_startup_pages() {
     std::istringstream maps(read_text_file("/proc/self/maps"));
     for (std::string line; std::getline(maps, line);) {
-        unsigned long start = 0;
-        unsigned long end = 0;
+        void* start = nullptr;
+        void* end = nullptr;
         char perms[5] = {};
-        if (std::sscanf(line.c_str(), "%lx-%lx %4s", &start, &end, perms) == 3 && perms[1] == '-' &&
+        if (std::sscanf(line.c_str(), "%p-%p %4s", &start, &end, perms) == 3 && perms[1] == '-' &&
             line.find('/') != std::string::npos) {
-            ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+            ::madvise(start, static_cast<char*>(end) - static_cast<char*>(start), MADV_DONTNEED);
         }
     }
     ::malloc_trim(0);
