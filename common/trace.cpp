@@ -14,6 +14,7 @@ namespace minidocker::trace {
 namespace {
 
 bool on = false;
+int output = STDERR_FILENO;
 std::string owner = "runtime";
 
 struct FlagName {
@@ -40,6 +41,7 @@ std::string join_flags(unsigned long flags, const FlagName* table, size_t n) {
 }  // namespace
 
 void enable(bool value) { on = value; }
+void set_output(int fd) { output = fd; }
 bool enabled() { return on; }
 
 Owner::Owner(std::string_view tag) : previous_(std::exchange(owner, std::string(tag))) {}
@@ -51,7 +53,7 @@ void step(std::string_view text) {
     }
     // One write(2) per line, so lines of the parent and the child never mix.
     std::string line = fmt::format("[{}] {}\n", owner, text);
-    [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+    [[maybe_unused]] ssize_t n = ::write(output, line.data(), line.size());
 }
 
 void result(std::string_view call, long rc, int err) {

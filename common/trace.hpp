@@ -20,6 +20,10 @@ namespace minidocker::trace {
 
 void enable(bool on);
 bool enabled();
+// Where the lines go: stderr (2) unless told otherwise. Chapter 06's child
+// keeps narrating to the runtime's stderr after its own fd 2 became the
+// container's.
+void set_output(int fd);
 
 // While an Owner is alive, trace lines are prefixed with its tag
 // ("01 namespaces"). Owners nest; the innermost wins.

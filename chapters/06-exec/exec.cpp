@@ -285,6 +285,7 @@ int exec_in_container(const ContainerView& view, const ExecRequest& request) {
                 ::_exit(exit_runtime_failed);
             }
             if (request.tty) {
+                trace::set_output(static_cast<int>(::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)));
                 Pty pty = open_pty(STDIN_FILENO);  // in the container's own /dev/pts
                 become_terminal_session(pty.slave.get());
                 send_fd(console[1].get(), pty.master.get());
@@ -522,6 +523,11 @@ void Exec::join(Container& c) {
 }
 
 void Exec::setup_after_root(Container& /*c*/) {
+    if (tty_ || child_stdio_[2]) {
+        // Our stderr is about to become the container's: --trace goes on
+        // on a copy of it (closed by the execve), not into the container's output.
+        trace::set_output(static_cast<int>(::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)));
+    }
     if (tty_) {
         Pty pty = open_pty(STDIN_FILENO);
         become_terminal_session(pty.slave.get());

@@ -149,7 +149,10 @@ TEST(Ch02, CpusLimitsCpuTime) {
     ::usleep(2000000);
     double t1 = seconds_now(), u1 = usage();
     double cpus = (u1 - u0) / (t1 - t0);
-    EXPECT_NEAR(cpus, 0.5, 0.1) << "measured " << cpus << " CPUs from " << counter;
+    // The limit is a ceiling: never more than half a CPU. On a busy machine
+    // (the suite runs two tests at once on two cores) it may get less.
+    EXPECT_LE(cpus, 0.6) << "measured " << cpus << " CPUs from " << counter;
+    EXPECT_GE(cpus, 0.15) << "measured " << cpus << " CPUs from " << counter << ": did it run at all?";
     EXPECT_EQ(c.wait().code, 0);
 }
 

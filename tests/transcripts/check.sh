@@ -52,6 +52,11 @@
 # busybox's) and the size of the init layer's resolv.conf in the trace (it is
 # made from the host's). From chapter 05 on also: times in RFC 3339 form
 # ("2025-11-28T00:45:56.207443173Z" becomes "<TIME>"), as in `volume inspect`.
+# From chapter 06 on also: the host pids that exec, stop, kill and rm print
+# ("/proc/4242/ns/net", "fork() = 4242", "setsid() = 4242", "pidfd of 4242",
+# "(pid 4242)"), the non-zero "Pid" and "MonitorPid" of `inspect`'s JSON (a
+# 0 stays: it means "not running"), and the durations of `ps`
+# ("Up 3 seconds", "2 minutes ago" become "Up <DURATION>", "<AGO>").
 # The trace lines
 # about the shared parent cgroup (mkdir, rmdir and cpuset of ".../minidocker")
 # are left out on both sides: whether they appear depends on whether another
@@ -127,6 +132,13 @@ mask() {
         -e 's/\b[0-9a-f]{16}\b/<ID16>/g' \
         -e 's/\b(Less than a second|[0-9]+ (second|minute|hour|day)s?) ago +[0-9.]+(B|kB|MB|GB|TB)$/<AGO> <SIZE>/' \
         -e 's/(init layer: \/etc\/resolv\.conf \()[0-9]+ bytes/\1<N> bytes/' \
+        -e 's/\bUp (Less than a second|[0-9]+ (second|minute|hour|day)s?)\b/Up <DURATION>/g' \
+        -e 's/\b(Less than a second|[0-9]+ (second|minute|hour|day)s?) ago\b/<AGO>/g' \
+        -e 's#/proc/[0-9]+/#/proc/<PID>/#g' \
+        -e 's/\b(fork|setsid)\(\) = [0-9]+/\1() = <PID>/g' \
+        -e 's/pidfd of [0-9]+/pidfd of <PID>/g' \
+        -e 's/\(pid [0-9]+\)/(pid <PID>)/g' \
+        -e 's/"(Pid|MonitorPid)":( ?)[1-9][0-9]*/"\1":\2<PID>/g' \
         -e 's/\b[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})/<TIME>/g' \
         -e 's/ {2,}/ /g' \
         -e 's/ +$//'
