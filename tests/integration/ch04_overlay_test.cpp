@@ -229,31 +229,6 @@ void write_tar(const std::string& file, const std::vector<TarEntry>& entries, bo
     archive_write_free(a);
 }
 
-// Sets an environment variable for the runtimes this test starts, and puts
-// back what was there when it goes out of scope (even when the test fails).
-class ScopedEnv {
-public:
-    ScopedEnv(const char* name, const std::string& value) : name_(name) {
-        if (const char* old = std::getenv(name)) {
-            old_ = old;
-        }
-        ::setenv(name, value.c_str(), 1);
-    }
-    ~ScopedEnv() {
-        if (old_) {
-            ::setenv(name_, old_->c_str(), 1);
-        } else {
-            ::unsetenv(name_);
-        }
-    }
-    ScopedEnv(const ScopedEnv&) = delete;
-    ScopedEnv& operator=(const ScopedEnv&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
-
 // The parts of a text between lines "---".
 std::vector<std::string> sections(const std::string& text) {
     std::vector<std::string> parts(1);

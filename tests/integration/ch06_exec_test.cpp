@@ -287,31 +287,6 @@ std::vector<std::string> with_trace(const std::vector<std::string>& args) {
     return argv;
 }
 
-// Sets an environment variable for the runtimes this test starts; puts back
-// what was there when it goes out of scope.
-class ScopedEnv {
-public:
-    ScopedEnv(const char* name, const std::string& value) : name_(name) {
-        if (const char* old = std::getenv(name)) {
-            old_ = old;
-        }
-        ::setenv(name, value.c_str(), 1);
-    }
-    ~ScopedEnv() {
-        if (old_) {
-            ::setenv(name_, old_->c_str(), 1);
-        } else {
-            ::unsetenv(name_);
-        }
-    }
-    ScopedEnv(const ScopedEnv&) = delete;
-    ScopedEnv& operator=(const ScopedEnv&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
-
 // A tmux server of its own (-L: its own socket, so no one else's session is
 // touched) running `command` in a 120x30 window: a real terminal for -it.
 // The server is killed on destruction, also when the test fails.

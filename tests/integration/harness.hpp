@@ -13,6 +13,8 @@
 
 #include <sys/types.h>
 
+#include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,6 +92,31 @@ std::string read_file(const std::string& path);
 std::string ns_link(const std::string& pid, const std::string& type);  // readlink /proc/PID/ns/TYPE
 std::string trim(const std::string& s);
 std::vector<std::string> lines(const std::string& s);
+
+// Sets an environment variable for the runtimes this test starts, and puts
+// back what was there when it goes out of scope (even when the test fails).
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const std::string& value) : name_(name) {
+        if (const char* old = std::getenv(name)) {
+            old_ = old;
+        }
+        ::setenv(name, value.c_str(), 1);
+    }
+    ~ScopedEnv() {
+        if (old_) {
+            ::setenv(name_, old_->c_str(), 1);
+        } else {
+            ::unsetenv(name_);
+        }
+    }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
 
 // A fresh empty directory, removed (recursively) on destruction.
 class TempDir {
