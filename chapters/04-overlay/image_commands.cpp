@@ -26,18 +26,6 @@ std::string ago(const std::string& rfc3339) {
     return seconds < 0 ? "?" : human_duration(seconds) + " ago";
 }
 
-// "2.17MB": Docker counts in powers of 1000.
-std::string human_size(unsigned long long bytes) {
-    const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-    double size = static_cast<double>(bytes);
-    int unit = 0;
-    while (size >= 1000 && unit < 4) {
-        size /= 1000;
-        ++unit;
-    }
-    return fmt::format("{:.3g}{}", size, units[unit]);
-}
-
 }  // namespace
 
 void Overlay::add_commands(Runtime& rt) {

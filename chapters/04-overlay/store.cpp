@@ -38,7 +38,14 @@ void to_json(nlohmann::json& j, const Image& image) {
          {"comment", image.comment},
          {"layers", image.layers},
          {"config", {{"Cmd", image.config.cmd}, {"Env", image.config.env}, {"WorkingDir", image.config.working_dir}}},
-         {"size", image.size}};
+         {"size", image.size},
+         {"history", nlohmann::json::array()}};
+    for (const HistoryEntry& h : image.history) {
+        j["history"].push_back({{"created", h.created},
+                                {"created_by", h.created_by},
+                                {"comment", h.comment},
+                                {"empty_layer", h.empty_layer}});
+    }
 }
 
 void from_json(const nlohmann::json& j, Image& image) {
@@ -53,6 +60,10 @@ void from_json(const nlohmann::json& j, Image& image) {
     image.config.env = config.value("Env", std::vector<std::string>{});
     image.config.working_dir = config.value("WorkingDir", "");
     image.size = j.value("size", 0ULL);
+    for (const nlohmann::json& h : j.value("history", nlohmann::json::array())) {
+        image.history.push_back(
+            {h.value("created", ""), h.value("created_by", ""), h.value("comment", ""), h.value("empty_layer", false)});
+    }
 }
 
 void to_json(nlohmann::json& j, const ContainerConfig& c) {
@@ -340,6 +351,7 @@ Image Store::import(const std::string& source, const std::string& ref, const std
     image.created = now_rfc3339();
     image.comment = comment;
     image.layers.push_back(layer);
+    image.history.push_back({image.created, "import " + source, comment, false});
     image.size += tree_size(layer_dir(layer));
     // The layer's files were written without an fsync each; one syncfs()
     // makes them all durable before the image file that names them is.
@@ -436,6 +448,7 @@ Image Store::make_busybox() const {
         }
         Image image = import(dir, "busybox:latest", "", "made from " + busybox);
         image.config.cmd = {"sh"};
+        image.history.back().created_by = busybox + " and a link per applet";
         save_image(image);
         remove_tree(dir);
         return image;
@@ -580,6 +593,17 @@ std::string human_duration(long seconds) {
         return plural(seconds / 3600, "hour");
     }
     return plural(seconds / 86400, "day");
+}
+
+std::string human_size(unsigned long long bytes) {
+    const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+    double size = static_cast<double>(bytes);
+    int unit = 0;
+    while (size >= 1000 && unit < 4) {
+        size /= 1000;
+        ++unit;
+    }
+    return fmt::format("{:.3g}{}", size, units[unit]);
 }
 
 bool is_running(const ContainerState& s) { return s.status == "running" && s.pid > 0 && ::kill(s.pid, 0) == 0; }

@@ -37,6 +37,15 @@ struct ImageConfig {
     std::string working_dir;       // WorkingDir; "" is "/"
 };
 
+// One line of `history`: how a layer (or, with empty_layer, only the
+// config) came to be. The OCI image config's "history" entries.
+struct HistoryEntry {
+    std::string created;     // RFC 3339
+    std::string created_by;  // the command that made it
+    std::string comment;     // import's or commit's -m
+    bool empty_layer = false;
+};
+
 struct Image {
     std::string name;                 // "busybox"
     std::string tag;                  // "latest"
@@ -45,7 +54,8 @@ struct Image {
     std::string comment;              // import/commit message
     std::vector<std::string> layers;  // layer ids, bottom (oldest) first
     ImageConfig config;
-    unsigned long long size = 0;  // bytes of all layers' files
+    unsigned long long size = 0;        // bytes of all layers' files
+    std::vector<HistoryEntry> history;  // oldest first; one per layer, plus empty_layer ones
 
     std::string ref() const { return name + ":" + tag; }
 };
@@ -90,6 +100,8 @@ std::string now_rfc3339();
 long seconds_since(const std::string& rfc3339);
 // "Less than a second", "1 second", "3 minutes", "2 days": as Docker says it.
 std::string human_duration(long seconds);
+// "2.17MB": Docker counts in powers of 1000.
+std::string human_size(unsigned long long bytes);
 
 class Store {
 public:
