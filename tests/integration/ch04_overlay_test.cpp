@@ -38,16 +38,6 @@ namespace {
 
 nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
 
-// The names in a directory (none when it is missing).
-std::set<std::string> names_in(const std::string& dir) {
-    std::set<std::string> names;
-    std::error_code ec;
-    for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
-        names.insert(e.path().filename());
-    }
-    return names;
-}
-
 std::string store(const std::string& sub) { return state_root() + "/" + sub; }
 
 // The layer ids of an image, bottom first, as its JSON file lists them.
@@ -267,12 +257,6 @@ public:
 private:
     mode_t old_;
 };
-
-std::vector<std::string> with_trace(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = runtime_argv(args);
-    argv.insert(argv.begin() + 1, "--trace");
-    return argv;
-}
 
 }  // namespace
 

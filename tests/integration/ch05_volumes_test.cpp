@@ -30,16 +30,6 @@ namespace {
 
 nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
 
-// The names in a directory (none when it is missing).
-std::set<std::string> names_in(const std::string& dir) {
-    std::set<std::string> names;
-    std::error_code ec;
-    for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
-        names.insert(e.path().filename());
-    }
-    return names;
-}
-
 std::string store(const std::string& sub) { return state_root() + "/" + sub; }
 
 // The id of the container called `name`: what $ROOT/names/<name> points to.
@@ -61,8 +51,6 @@ std::string container_dir(const std::string& name) {
 }
 
 bool one_line(const std::string& err) { return lines(err).size() == 1; }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 std::string host_mounts() { return read_file("/proc/self/mountinfo"); }
 
@@ -121,12 +109,6 @@ std::vector<std::string> new_lines(const std::string& before, const std::string&
         }
     }
     return added;
-}
-
-std::vector<std::string> with_trace(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = runtime_argv(args);
-    argv.insert(argv.begin() + 1, "--trace");
-    return argv;
 }
 
 bool is_hex_id(const std::string& s) {

@@ -36,38 +36,7 @@ namespace {
 // The namespaces a container gets its own of, and `exec` must join.
 const std::vector<std::string> kOwnNamespaces = {"mnt", "uts", "ipc", "pid", "net"};
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-// Polls `done` until it holds or `timeout` seconds have passed.
-bool wait_until(const std::function<bool()>& done, double timeout) {
-    double deadline = now() + timeout;
-    while (!done()) {
-        if (now() > deadline) {
-            return false;
-        }
-        ::usleep(20000);
-    }
-    return true;
-}
-
-std::string program() { return fs::path(binary()).filename().string(); }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-bool is_hex(const std::string& s, size_t size) {
-    return s.size() == size && s.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
 std::string store(const std::string& sub) { return state_root() + "/" + sub; }
-
-std::set<std::string> names_in(const std::string& dir) {
-    std::set<std::string> names;
-    std::error_code ec;
-    for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
-        names.insert(e.path().filename());
-    }
-    return names;
-}
 
 std::set<std::string> line_set(const std::string& text) {
     std::vector<std::string> all = lines(text);
@@ -78,27 +47,6 @@ std::set<std::string> line_set(const std::string& text) {
 bool has_line(const std::string& text, const std::string& line) {
     std::vector<std::string> all = lines(text);
     return std::any_of(all.begin(), all.end(), [&](const std::string& l) { return trim(l) == trim(line); });
-}
-
-// Docker's error contract: exit code 125, and one line "chNN: ..." on stderr.
-void expect_error_line(const Result& r, const std::string& mentions = "") {
-    EXPECT_EQ(r.code, 125) << "stdout: " << r.out << "\nstderr: " << r.err;
-    EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
-    EXPECT_EQ(r.err.rfind(program() + ": ", 0), 0u) << r.err;
-    if (!mentions.empty()) {
-        EXPECT_TRUE(contains(r.err, mentions)) << "should mention " << mentions << ": " << r.err;
-    }
-}
-
-// `run -d ARGS...`: the new container's id ("", and a failure, if it failed).
-std::string run_detached(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {"run", "-d"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    Result r = runtime(argv);
-    std::string id = trim(r.out);
-    EXPECT_EQ(r.code, 0) << r.err;
-    EXPECT_TRUE(is_hex(id, 64) && r.out == id + "\n") << "run -d printed: " << r.out;
-    return r.code == 0 ? id : "";
 }
 
 // `inspect -f TEMPLATE NAME`, without the final newline.
@@ -268,23 +216,6 @@ void expect_nothing_left_of(const std::string& id, const std::string& pid_ns) {
         EXPECT_TRUE(left.empty()) << "processes left in " << pid_ns << ":\n" << describe(left);
     }
     EXPECT_FALSE(contains(host_mounts(), state_root())) << host_mounts();
-}
-
-// Imports a copy of the test rootfs (busybox, and the probe as /probe) as
-// the image `name`.
-void import_probe_image(const std::string& name) {
-    TempDir src;
-    std::string dir = src.path() + "/rootfs";
-    Result r = run({"cp", "-a", rootfs_path(), dir});
-    ASSERT_EQ(r.code, 0) << r.err;
-    r = runtime({"import", dir, name});
-    ASSERT_EQ(r.code, 0) << r.err;
-}
-
-std::vector<std::string> with_trace(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = runtime_argv(args);
-    argv.insert(argv.begin() + 1, "--trace");
-    return argv;
 }
 
 // A tmux server of its own (-L: its own socket, so no one else's session is

@@ -27,12 +27,6 @@ std::string probe;
 std::string rootfs;
 std::string current_root;
 
-double now() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
 std::vector<char*> c_argv(const std::vector<std::string>& argv) {
     std::vector<char*> out;
     for (const std::string& a : argv) {
@@ -318,6 +312,76 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
     std::error_code ec;
     fs::remove_all(path_, ec);
+}
+
+// ---- small tools the chapter suites share ----
+
+std::string program() { return std::filesystem::path(binary()).filename().string(); }
+
+std::vector<std::string> with_trace(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = runtime_argv(args);
+    argv.insert(argv.begin() + 1, "--trace");
+    return argv;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::set<std::string> names_in(const std::string& dir) {
+    std::set<std::string> names;
+    std::error_code ec;
+    for (const std::filesystem::directory_entry& e : std::filesystem::directory_iterator(dir, ec)) {
+        names.insert(e.path().filename());
+    }
+    return names;
+}
+
+double now() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+bool wait_until(const std::function<bool()>& done, double timeout) {
+    double deadline = now() + timeout;
+    while (!done()) {
+        if (now() > deadline) {
+            return false;
+        }
+        ::usleep(20000);
+    }
+    return true;
+}
+
+bool is_hex(const std::string& s, size_t size) {
+    return s.size() == size && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+void expect_error_line(const Result& r, const std::string& mentions) {
+    EXPECT_EQ(r.code, 125) << "stdout: " << r.out << "\nstderr: " << r.err;
+    EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+    EXPECT_EQ(r.err.rfind(program() + ": ", 0), 0u) << r.err;
+    if (!mentions.empty()) {
+        EXPECT_TRUE(contains(r.err, mentions)) << "should mention " << mentions << ": " << r.err;
+    }
+}
+
+std::string run_detached(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"run", "-d"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Result r = runtime(argv);
+    std::string id = trim(r.out);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(is_hex(id, 64) && r.out == id + "\n") << "run -d printed: " << r.out;
+    return r.code == 0 ? id : "";
+}
+
+void import_probe_image(const std::string& name) {
+    TempDir src;
+    std::string dir = src.path() + "/rootfs";
+    Result r = run({"cp", "-a", rootfs_path(), dir});
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = runtime({"import", dir, name});
+    ASSERT_EQ(r.code, 0) << r.err;
 }
 
 }  // namespace minidocker::test

@@ -14,7 +14,9 @@
 #include <sys/types.h>
 
 #include <cstdlib>
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -87,6 +89,31 @@ MountTables mount_tables_around(const std::string& commands);
 // Waits until `pid` has a handler for `sig` (PID 1 ignores signals it does
 // not handle, so a test must not signal it before the handler is in place).
 bool wait_for_handler(pid_t pid, int sig, double timeout = 10);
+
+// ---- small tools the chapter suites share ----
+
+// The program's name ("ch07"): how its error lines start.
+std::string program();
+// Argv of the chapter binary with --trace: for run() or start().
+std::vector<std::string> with_trace(const std::vector<std::string>& args);
+bool contains(const std::string& text, const std::string& part);
+// The names in a directory (none when it is missing).
+std::set<std::string> names_in(const std::string& dir);
+// Seconds on a monotonic clock.
+double now();
+// Polls `done` until it holds or `timeout` seconds have passed.
+bool wait_until(const std::function<bool()>& done, double timeout);
+// True when `s` is `size` lower-case hex digits.
+bool is_hex(const std::string& s, size_t size);
+// Docker's error contract: exit code 125, and one line "chNN: ..." on
+// stderr that mentions `mentions` (when not "").
+void expect_error_line(const Result& r, const std::string& mentions = "");
+// `run -d ARGS...` (chapter 06 on): the new container's id ("", and a
+// failed expectation, if it failed).
+std::string run_detached(const std::vector<std::string>& args);
+// Imports a copy of the test rootfs (busybox, and the probe as /probe) as
+// the image `name` (chapter 04 on).
+void import_probe_image(const std::string& name);
 
 std::string read_file(const std::string& path);
 std::string ns_link(const std::string& pid, const std::string& type);  // readlink /proc/PID/ns/TYPE
