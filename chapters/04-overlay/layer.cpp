@@ -23,6 +23,7 @@
 #include <set>
 #include <vector>
 
+#include "archive_ptr.hpp"
 #include "error.hpp"
 #include "fd.hpp"
 #include "state.hpp"
@@ -79,21 +80,9 @@ std::string clean_entry_name(const char* name) {
     return std::string(s == "." ? "" : s);
 }
 
-struct ArchiveReadFree {
-    void operator()(archive* a) const { archive_read_free(a); }
-};
-struct ArchiveWriteFree {
-    void operator()(archive* a) const { archive_write_free(a); }
-};
-struct EntryFree {
-    void operator()(archive_entry* e) const { archive_entry_free(e); }
-};
 struct ResolverFree {
     void operator()(archive_entry_linkresolver* r) const { archive_entry_linkresolver_free(r); }
 };
-using ReadArchive = std::unique_ptr<archive, ArchiveReadFree>;
-using WriteArchive = std::unique_ptr<archive, ArchiveWriteFree>;
-using Entry = std::unique_ptr<archive_entry, EntryFree>;
 
 // Opens the directory `rel` below `root_fd`, creating what is missing, and
 // refusing to follow any symbolic link on the way (O_NOFOLLOW on each step).
@@ -418,32 +407,24 @@ void write_layer_tar(const std::string& dir, const std::string& tar_path) {
     });
 }
 
-namespace {
-
-class Sha256 {
-public:
-    Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-        if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
-            throw std::runtime_error("EVP_DigestInit_ex(sha256) failed");
-        }
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
+        throw std::runtime_error("EVP_DigestInit_ex(sha256) failed");
     }
-    void update(const void* data, size_t size) { EVP_DigestUpdate(ctx_.get(), data, size); }
-    std::string hex() {
-        unsigned char digest[EVP_MAX_MD_SIZE];
-        unsigned int size = 0;
-        EVP_DigestFinal_ex(ctx_.get(), digest, &size);
-        std::string out;
-        for (unsigned int i = 0; i < size; ++i) {
-            out += fmt::format("{:02x}", digest[i]);
-        }
-        return out;
+}
+
+void Sha256::update(const void* data, size_t size) { EVP_DigestUpdate(ctx_.get(), data, size); }
+
+std::string Sha256::hex() {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    EVP_DigestFinal_ex(ctx_.get(), digest, &size);
+    std::string out;
+    for (unsigned int i = 0; i < size; ++i) {
+        out += fmt::format("{:02x}", digest[i]);
     }
-
-private:
-    std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
-};
-
-}  // namespace
+    return out;
+}
 
 std::string layer_digest(const std::string& dir) {
     Sha256 sha;

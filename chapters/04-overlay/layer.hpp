@@ -18,8 +18,11 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 
 namespace minidocker {
 
@@ -53,6 +56,17 @@ std::string layer_digest(const std::string& dir);
 
 // sha256 of some bytes, 64 hex digits (OpenSSL EVP).
 std::string sha256_hex(std::string_view bytes);
+
+// sha256 of bytes as they stream by: update() with each piece, then hex().
+class Sha256 {
+public:
+    Sha256();
+    void update(const void* data, size_t size);
+    std::string hex();  // 64 hex digits; call it once
+
+private:
+    std::unique_ptr<evp_md_ctx_st, void (*)(evp_md_ctx_st*)> ctx_;
+};
 
 // Bytes of the regular files in `dir` (what `images` shows as SIZE).
 unsigned long long tree_size(const std::string& dir);
