@@ -33,6 +33,7 @@
 #include "overlay.hpp"
 #include "state.hpp"
 #include "store.hpp"
+#include "unit.hpp"
 
 namespace fs = std::filesystem;
 using namespace minidocker;
@@ -41,28 +42,7 @@ namespace {
 
 // ---- small helpers ----
 
-class TempDir {
-public:
-    TempDir() {
-        char name[] = "/tmp/ch04-unit-XXXXXX";
-        if (::mkdtemp(name) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = name;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const std::string& path() const { return path_; }
-    std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
-
-private:
-    std::string path_;
-};
+using unit::TempDir;
 
 // Sets an environment variable for one scope.
 class EnvGuard {
@@ -105,17 +85,8 @@ bool never_skip() {
         }                                                                                       \
     } while (0)
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-// The message of the UsageError `f` throws, or "" when it throws none.
-std::string usage_error(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const UsageError& e) {
-        return e.what();
-    }
-    return "";
-}
+using unit::contains;
+using unit::usage_error;
 
 void write_file(const std::string& path, const std::string& content, mode_t mode = 0644) {
     fs::create_directories(fs::path(path).parent_path());

@@ -26,6 +26,7 @@
 #include "error.hpp"
 #include "fd.hpp"
 #include "state.hpp"
+#include "unit.hpp"
 #include "volume_store.hpp"
 #include "volumes.hpp"
 
@@ -36,37 +37,7 @@ namespace {
 
 // ---- small helpers ----
 
-class TempDir {
-public:
-    TempDir() {
-        char name[] = "/tmp/ch05-unit-XXXXXX";
-        if (::mkdtemp(name) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = name;
-    }
-    ~TempDir() {
-        // Read-only directories (copied with their modes) would stop a
-        // non-root remove_all(): open them up first.
-        std::error_code ec;
-        for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::recursive_directory_iterator();
-             it.increment(ec)) {
-            if (it->is_directory(ec) && !it->is_symlink(ec)) {
-                ::chmod(it->path().c_str(), 0700);
-            }
-        }
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const std::string& path() const { return path_; }
-    std::string name() const { return fs::path(path_).filename().string(); }
-    std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
-
-private:
-    std::string path_;
-};
+using unit::TempDir;
 
 // A directory standing in for a container's root filesystem, with an
 // O_PATH descriptor of it as setup_before_root() has one.
@@ -104,17 +75,8 @@ bool never_skip() {
         }                                                                                       \
     } while (0)
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-// The message of the UsageError `f` throws, or "" when it throws none.
-std::string usage_error(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const UsageError& e) {
-        return e.what();
-    }
-    return "";
-}
+using unit::contains;
+using unit::usage_error;
 
 void write_file(const std::string& path, const std::string& content, mode_t mode = 0644) {
     fs::create_directories(fs::path(path).parent_path());

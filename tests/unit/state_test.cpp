@@ -21,34 +21,14 @@
 
 #include "fd.hpp"
 #include "state.hpp"
+#include "unit.hpp"
 
 namespace fs = std::filesystem;
 using namespace minidocker;
 
 namespace {
 
-class TempDir {
-public:
-    TempDir() {
-        char name[] = "/tmp/state-unit-XXXXXX";
-        if (::mkdtemp(name) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = name;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
+using unit::TempDir;
 
 // A known umask for one scope, so that modes can be checked exactly.
 class UmaskGuard {
