@@ -115,7 +115,10 @@ mask() {
         -e 's#"/[^"]*/rootfs"#"<build>/rootfs"#g' \
         -e "s#${scratch_physical}([^A-Za-z0-9_.-]|\$)#<scratch>\\1#g" \
         -e 's#/([^/[:space:]"]+/)*tmp\.[A-Za-z0-9]{10}([^A-Za-z0-9_.-]|$)#<scratch>\2#g' \
+        -e 's#(/tmp/commit-)[A-Za-z0-9]{6}#\1XXXXXX#g' \
         -e 's#(<scratch>/root/tmp/)[A-Za-z0-9]{6}#\1XXXXXX#g' \
+        -e 's/(PID 1 = )[0-9]+/\1<PID>/g' \
+        -e 's/(and a link per applet) +[0-9.]+(B|kB|MB|GB)/\1 <SIZE>/' \
         -e 's/(clone\([^)]*\) = )[0-9]+/\1<PID>/g' \
         -e 's/waitpid\([0-9]+\) = [0-9]+/waitpid(<PID>) = <PID>/g' \
         -e 's/kill\([0-9]+,/kill(<PID>,/g' \
