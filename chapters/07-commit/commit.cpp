@@ -411,8 +411,9 @@ Image commit_container(const Store& store, const CommitRequest& request) {
     // by every image and container that stacks them. Then the new one on
     // top, unless it is in the stack already (nothing changed, twice):
     // overlayfs takes a directory once.
-    image.layers = view.config.layers;
-    bool new_layer = std::find(image.layers.begin(), image.layers.end(), layer) == image.layers.end();
+    const std::vector<std::string>& below = view.config.layers;
+    bool new_layer = std::find(below.begin(), below.end(), layer) == below.end();
+    image.layers = below;
     if (new_layer) {
         image.layers.push_back(layer);
         image.size += stats.bytes;

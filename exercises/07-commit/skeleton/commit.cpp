@@ -179,8 +179,7 @@ private:
         unsigned long long bytes = 0;
         if (S_ISREG(st.st_mode)) {
             bytes = copy_file_data(from, to);
-        }
-        // TODO(07.3): make the other kinds again: a symbolic link with the
+        }  // TODO(07.3): make the other kinds again: a symbolic link with the
         // same target (readlink(2), symlink(2)); anything else (device
         // nodes, pipes, and overlayfs' deletion marks, character devices
         // 0/0) with mknod(2) and the same st_mode and st_rdev. Then, for
@@ -399,10 +398,11 @@ Image commit_container(const Store& store, const CommitRequest& request) {
     // by every image and container that stacks them. Then the new one on
     // top, unless it is in the stack already (nothing changed, twice):
     // overlayfs takes a directory once.
+    const std::vector<std::string>& below = view.config.layers;
+    bool new_layer = std::find(below.begin(), below.end(), layer) == below.end();
     // TODO(07.5): the new image's layers: the container's image's
-    // (view.config.layers, bottom first), then `layer` on top when it is
-    // new; then add stats.bytes to image.size.
-    bool new_layer = std::find(image.layers.begin(), image.layers.end(), layer) == image.layers.end();
+    // (below, bottom first), then `layer` on top when it is new; then add
+    // stats.bytes to image.size.
     image.history.push_back({image.created, shell_words(view.config.command), request.message, !new_layer});
     //! [ch07-stack]
 
