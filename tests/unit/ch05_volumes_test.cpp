@@ -87,12 +87,7 @@ void write_file(const std::string& path, const std::string& content, mode_t mode
     ASSERT_EQ(::chmod(path.c_str(), mode), 0) << path;
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using unit::read_file;
 
 std::set<std::string> names_in(const std::string& dir) {
     std::set<std::string> names;

@@ -42,12 +42,7 @@ using unit::TempDir;
 using unit::contains;
 using unit::usage_error;
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using unit::read_file;
 
 std::set<std::string> names_in(const std::string& dir) {
     std::set<std::string> names;

@@ -42,12 +42,7 @@ private:
     mode_t old_;
 };
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using unit::read_file;
 
 std::vector<std::string> names_in(const std::string& dir) {
     std::vector<std::string> names;
