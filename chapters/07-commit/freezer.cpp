@@ -153,9 +153,15 @@ Freezer::Freezer(pid_t init_pid, const std::string& id) {
     if (std::string mountpoint = freezer_mountpoint(); !mountpoint.empty()) {
         v1_home_ = join_path(mountpoint, freezer_path_of(init_pid));
         v1_dir_ = mountpoint + "/minidocker/" + id;
-        made_parent_ = ::access((mountpoint + "/minidocker").c_str(), F_OK) != 0;
-        make_dirs(mountpoint + "/minidocker");
-        check(::mkdir(v1_dir_.c_str(), 0755), fmt::format("mkdir(\"{}\")", v1_dir_));
+        // minidocker/ in the freezer hierarchy is ours: the first commit
+        // makes it, the last one out removes it, and that may happen
+        // between our two mkdir()s: then make it again.
+        int made = 0;
+        do {
+            make_dirs(mountpoint + "/minidocker");
+            made = ::mkdir(v1_dir_.c_str(), 0755);
+        } while (made != 0 && errno == ENOENT);
+        check(made, fmt::format("mkdir(\"{}\")", v1_dir_));
         try {
             trace::step(fmt::format("moving the processes of PID 1 = {} into {}", init_pid, v1_dir_));
             move_all(init_pid, v1_dir_);
@@ -203,9 +209,8 @@ void Freezer::thaw() noexcept {
             }
             std::this_thread::sleep_for(1ms);
         }
-        if (made_parent_) {  // unless another commit uses it right now
-            ::rmdir(v1_dir_.substr(0, v1_dir_.rfind('/')).c_str());
-        }
+        // The parent too, unless another commit uses it right now (EBUSY).
+        ::rmdir(v1_dir_.substr(0, v1_dir_.rfind('/')).c_str());
     } catch (...) {
         // A thaw that failed leaves the container frozen: say so at least.
         fmt::print(stderr, "commit: could not thaw the container; write THAWED to {}/freezer.state\n", v1_dir_);

@@ -50,10 +50,9 @@ public:
 private:
     void thaw() noexcept;
 
-    std::string v2_dir_;        // the container's own v2 cgroup, or ""
-    std::string v1_dir_;        // the freezer cgroup made for the commit, or ""
-    std::string v1_home_;       // the freezer cgroup its processes came from
-    bool made_parent_ = false;  // freezer/minidocker did not exist before
+    std::string v2_dir_;   // the container's own v2 cgroup, or ""
+    std::string v1_dir_;   // the freezer cgroup made for the commit, or ""
+    std::string v1_home_;  // the freezer cgroup its processes came from
 };
 
 }  // namespace minidocker
