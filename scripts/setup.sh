@@ -12,7 +12,7 @@ fi
 
 packages=(
   # build
-  build-essential cmake git pkg-config
+  build-essential cmake git pkg-config ccache
   # libraries (DESIGN.md §7)
   libcli11-dev libfmt-dev libgtest-dev nlohmann-json3-dev libarchive-dev libssl-dev
   # ... and what a static link of libarchive needs (pkg-config --static --libs libarchive)
