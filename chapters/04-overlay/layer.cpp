@@ -257,6 +257,7 @@ namespace {
 struct TarWriter {
     archive* out;
     archive_entry_linkresolver* links;
+    const EntryFilter& leave_out;
 
     void write_file_data(const std::string& path) {
         Fd fd = open_fd(path, O_RDONLY | O_NOFOLLOW);
@@ -325,6 +326,9 @@ struct TarWriter {
             if (S_ISSOCK(st.st_mode)) {
                 continue;  // tar has no sockets; they are remade by whoever listens
             }
+            if (leave_out && leave_out(entry_name, st)) {
+                continue;
+            }
             if (S_ISCHR(st.st_mode) && st.st_rdev == ::makedev(0, 0)) {
                 write_marker(join_path(rel, whiteout_prefix + name));
                 continue;
@@ -374,7 +378,7 @@ la_ssize_t to_sink(archive* /*a*/, void* client, const void* buffer, size_t leng
 
 }  // namespace
 
-void write_layer_tar(const std::string& dir, const ByteSink& sink) {
+void write_layer_tar(const std::string& dir, const ByteSink& sink, const EntryFilter& leave_out) {
     WriteArchive out{archive_write_new()};
     archive_write_set_format_pax_restricted(out.get());
     archive_write_set_bytes_in_last_block(out.get(), 1);  // no padding after the end marker
@@ -383,7 +387,7 @@ void write_layer_tar(const std::string& dir, const ByteSink& sink) {
     }
     std::unique_ptr<archive_entry_linkresolver, ResolverFree> links{archive_entry_linkresolver_new()};
     archive_entry_linkresolver_set_strategy(links.get(), ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
-    TarWriter writer{out.get(), links.get()};
+    TarWriter writer{out.get(), links.get(), leave_out};
     writer.write_tree(dir, "");
     if (archive_write_close(out.get()) != ARCHIVE_OK) {
         throw std::runtime_error(fmt::format("tar: {}", archive_error_string(out.get())));
@@ -426,9 +430,10 @@ std::string Sha256::hex() {
     return out;
 }
 
-std::string layer_digest(const std::string& dir) {
+std::string layer_digest(const std::string& dir, const EntryFilter& leave_out) {
     Sha256 sha;
-    write_layer_tar(dir, [&](const void* data, size_t size) { sha.update(data, size); });
+    write_layer_tar(
+        dir, [&](const void* data, size_t size) { sha.update(data, size); }, leave_out);
     return sha.hex();
 }
 

@@ -17,6 +17,8 @@
 // whiteouts. The same content always gets the same id, wherever it came from.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -46,13 +48,16 @@ void check_entry(std::string_view path, EntryKind kind, std::string_view link);
 void extract_layer(const std::string& tar_path, const std::string& dir);
 
 // Streams `dir` as its canonical tar to `sink`, overlayfs whiteouts as OCI
-// ones.
+// ones. An entry `leave_out` says yes to ("etc/hosts", its lstat()) is not
+// in the tar, as if it were not in `dir` (chapter 07 takes the digest of a
+// container's read-write layer without its init layer's files this way).
 using ByteSink = std::function<void(const void* data, size_t size)>;
-void write_layer_tar(const std::string& dir, const ByteSink& sink);
+using EntryFilter = std::function<bool(const std::string& path, const struct stat& st)>;
+void write_layer_tar(const std::string& dir, const ByteSink& sink, const EntryFilter& leave_out = nullptr);
 void write_layer_tar(const std::string& dir, const std::string& tar_path);
 
 // sha256 of the canonical tar of `dir`: the layer's id, 64 hex digits.
-std::string layer_digest(const std::string& dir);
+std::string layer_digest(const std::string& dir, const EntryFilter& leave_out = nullptr);
 
 // sha256 of some bytes, 64 hex digits (OpenSSL EVP).
 std::string sha256_hex(std::string_view bytes);
