@@ -42,6 +42,11 @@ using CopyProgress = std::function<void(const CopyStats&)>;
 CopyStats copy_layer(const std::string& upper, const std::string& init, const std::string& dest,
                      const CopyProgress& progress = nullptr);
 
+// The id copy_layer(upper, init, dest) gives the new layer
+// (layer_digest(dest)), taken from upper/ itself: commit takes it while
+// the copy runs, when nothing writes to upper/.
+std::string upper_layer_digest(const std::string& upper, const std::string& init);
+
 // Docker's `commit --change`, for the instructions an image config has
 // here: `CMD ["sh", "-c", "x"]` or `CMD sh -c x` (run by /bin/sh -c),
 // `ENV K=V` (or `ENV K V`), `WORKDIR /dir`. Throws UsageError otherwise.

@@ -15,6 +15,7 @@
 #include "commit.hpp"
 #include "error.hpp"
 #include "freezer.hpp"
+#include "layer.hpp"
 #include "unit.hpp"
 
 namespace fs = std::filesystem;
@@ -93,6 +94,29 @@ TEST(Ch07CopyLayer, LeavesOutTheInitLayersFilesButNotItsDirectories) {
     EXPECT_FALSE(fs::exists(fs::symlink_status(out + "/etc/hosts")));
     EXPECT_FALSE(fs::exists(fs::symlink_status(out + "/etc/hostname")));
     EXPECT_GE(calls, 1) << "progress is told at least at the end";
+}
+
+// commit takes the new layer's id from upper/ while it copies: it must be
+// the id of what the copy made, with the same things left out.
+TEST(Ch07CopyLayer, DigestOfTheSourceIsTheDigestOfTheCopy) {
+    TempDir upper, init, dest;
+    write(init.path() + "/etc/hosts", "127.0.0.1 localhost\n");
+    write(upper.path() + "/etc/hosts", "changed\n");
+    write(upper.path() + "/etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+    write(upper.path() + "/root/a/b/data", std::string(100000, 'x'));
+    ::link((upper.path() + "/etc/passwd").c_str(), (upper.path() + "/root/passwd").c_str());
+    fs::create_symlink("../etc/passwd", upper.path() + "/root/link");
+    ASSERT_EQ(::mkfifo((upper.path() + "/root/fifo").c_str(), 0600), 0);
+    ::chmod((upper.path() + "/root/a").c_str(), 0711);
+    timespec dir_times[2] = {{1200000000, 0}, {1200000000, 0}};
+    ::utimensat(AT_FDCWD, (upper.path() + "/root/a").c_str(), dir_times, 0);
+
+    std::string out = dest.path() + "/layer";
+    ASSERT_EQ(::mkdir(out.c_str(), 0700), 0);
+    copy_layer(upper.path(), init.path(), out);
+    std::string id = upper_layer_digest(upper.path(), init.path());
+    EXPECT_EQ(id, layer_digest(out));
+    EXPECT_NE(id, layer_digest(upper.path())) << "/etc/hosts is left out of the one, not the other";
 }
 
 TEST(Ch07Change, CmdEnvAndWorkdirAsDockerfileSaysThem) {

@@ -16,15 +16,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <future>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <thread>
 #include <utility>
 
 #include "error.hpp"
@@ -109,10 +107,25 @@ unsigned long long copy_file_data(const std::string& from, const std::string& to
     }
 }
 
+//! [ch07-init-left-out]
+// The init layer's files (/etc/hosts, /etc/hostname...) say who the old
+// container was. One the container changed, or deleted, was copied up: it
+// still is not the new image's. True for what is not a directory in upper/
+// (`st`) and is a file (anything but a directory) of the init layer `init`
+// at the same path (`path`: "/etc/hosts").
+bool is_init_layer_file([[maybe_unused]] const std::string& init, [[maybe_unused]] const std::string& path,
+                        [[maybe_unused]] const struct stat& st) {
+    // TODO(07.2): say yes when there is a file (anything but a directory)
+    // in the init layer `init` at `path` (lstat(2)), and `st`, the entry in
+    // upper/, is not a directory either. The walk below then leaves it out.
+    return false;
+}
+//! [ch07-init-left-out]
+
 // The copy, in four steps:
 //   1. walk upper/: make every directory, list everything else;
-//   2. copy the files, links, device nodes and marks, two at a time (one
-//      per core: each is its own open, copy, chown, chmod, utimensat);
+//   2. copy the files, links, device nodes and marks, one after the
+//      other (each is its own open, copy, chown, chmod, utimensat);
 //   3. give hard links their second names, once the first ones exist;
 //   4. set the directories' owners, modes and times, deepest first: each
 //      file made in a directory changed its time.
@@ -150,11 +163,10 @@ private:
             if (::lstat((upper_ + path).c_str(), &st) != 0) {
                 throw_errno(fmt::format("lstat(\"{}\")", upper_ + path));
             }
-            // TODO(07.2): leave out what is a file (anything but a
-            // directory) in the init layer init_ at the same path, and is
-            // not a directory here either: count it in left_out_ and go on
-            // with the next name. /etc/hosts, /etc/hostname... say who the
-            // old container was, even when it changed or deleted them.
+            if (is_init_layer_file(init_, path, st)) {
+                ++left_out_;
+                continue;
+            }
             if (S_ISDIR(st.st_mode)) {
                 must(::mkdir((dest_ + path).c_str(), 0700), fmt::format("mkdir(\"{}\")", dest_ + path));
                 copy_xattrs(upper_ + path, dest_ + path);  // trusted.overlay.opaque=y: "hides the ones below"
@@ -189,32 +201,16 @@ private:
     }
     //! [ch07-copy]
 
-    // Step 2: two workers take the entries in turn.
+    // Step 2: the entries one after the other. One at a time is faster
+    // than two here: two writers in one directory wait on its lock (perf:
+    // 38% of the time spinning on the directory's i_rwsem).
     void copy_all_entries() {
-        std::atomic<size_t> next{0};
-        std::exception_ptr failure;
-        std::mutex lock;
-        auto worker = [&](bool reports) {
-            for (size_t i = next++; i < entries_to_copy_.size(); i = next++) {
-                try {
-                    bytes_ += copy_entry(entries_to_copy_[i].first, entries_to_copy_[i].second);
-                    ++entries_;
-                } catch (...) {
-                    std::lock_guard<std::mutex> guard(lock);
-                    failure = std::current_exception();
-                    next = entries_to_copy_.size();  // the other worker stops too
-                    return;
-                }
-                if (reports && progress_ && i % 64 == 0) {
-                    progress_({entries_, bytes_, left_out_});
-                }
+        for (size_t i = 0; i < entries_to_copy_.size(); ++i) {
+            bytes_ += copy_entry(entries_to_copy_[i].first, entries_to_copy_[i].second);
+            ++entries_;
+            if (progress_ && i % 64 == 0) {
+                progress_({entries_, bytes_, left_out_});
             }
-        };
-        std::thread other(worker, false);
-        worker(true);
-        other.join();
-        if (failure) {
-            std::rethrow_exception(failure);
         }
     }
 
@@ -239,7 +235,7 @@ private:
     std::vector<std::pair<std::string, struct stat>> entries_to_copy_;  // all but directories
     std::map<std::pair<dev_t, ino_t>, std::string> first_names_;        // of each file
     std::vector<std::pair<std::string, std::string>> second_names_;     // (first name, another name)
-    std::atomic<unsigned long long> entries_{0}, bytes_{0};
+    unsigned long long entries_ = 0, bytes_ = 0;
     unsigned long long left_out_ = 0;
 };
 
@@ -291,6 +287,13 @@ CopyStats copy_layer(const std::string& upper, const std::string& init, const st
     copy_xattrs(upper, dest);
     copy_owner_mode_times(dest, root);
     return stats;
+}
+
+std::string upper_layer_digest(const std::string& upper, const std::string& init) {
+    // The same entries copy_layer() copies: sockets the tar leaves out itself.
+    return layer_digest(upper, [&](const std::string& path, const struct stat& st) {
+        return is_init_layer_file(init, "/" + path, st);
+    });
 }
 
 void apply_change(ImageConfig& config, const std::string& change) {
@@ -350,24 +353,41 @@ Image commit_container(const Store& store, const CommitRequest& request) {
 
     // 1. Hold it still, and 2. copy its read-write layer.
     std::string upper = view.dir + "/upper";
+    std::string init = view.dir + "/init";
     std::string temp = make_temp_dir(store);
     CopyStats stats;
+    std::string layer;
     try {
         //! [ch07-commit]
         std::optional<Freezer> frozen;
         // TODO(07.1): when the container runs (view.running) and
         // request.pause says so, freeze it for the copy: emplace a Freezer
         // for its PID 1 (view.state.pid) and id into `frozen`.
+        // While nothing writes to upper/ (frozen, or not running), the new
+        // layer's id is taken from upper/ itself, on a thread of its own,
+        // as the copy runs: the same bytes, read by two at once.
+        std::future<std::string> digest;
+        if (frozen || !view.running) {
+            digest = std::async(std::launch::async, upper_layer_digest, upper, init);
+        }
         CopyProgress progress = request.progress ? progress_printer(tree_size(upper)) : nullptr;
-        stats = copy_layer(upper, view.dir + "/init", temp, progress);
+        stats = copy_layer(upper, init, temp, progress);
         if (progress) {
             fmt::print(stderr, "\rcopying the read-write layer: {} (100%), {} files\n", human_size(stats.bytes),
                        stats.entries);
         }
         trace::step(fmt::format("copied {} to {}: {} entries, {} bytes; {} left out (init layer files, sockets)", upper,
                                 temp, stats.entries, stats.bytes, stats.left_out));
+        if (digest.valid()) {
+            layer = digest.get();
+            trace::step(fmt::format("sha256 of {} as a layer (init layer files left out), taken during the copy: {}",
+                                    upper, layer));
+        }
         frozen.reset();  // thawed: it runs on while we name the layer
         //! [ch07-commit]
+        if (layer.empty()) {  // --pause=false: the copy's, as it came out
+            layer = layer_digest(temp);
+        }
     } catch (...) {
         remove_tree(temp);
         throw;
@@ -376,7 +396,6 @@ Image commit_container(const Store& store, const CommitRequest& request) {
     // 3. The layer gets its name from its content, and the image is the
     // old image's layers plus this one.
     //! [ch07-stack]
-    std::string layer = layer_digest(temp);
     Fd lock = store.lock();
     if (::access(store.layer_dir(layer).c_str(), F_OK) == 0) {
         remove_tree(temp);  // the same content is a layer already: share it
