@@ -260,7 +260,7 @@ nlohmann::json inspect_json(const ContainerView& v) {
     for (auto layer = c.layers.rbegin(); layer != c.layers.rend(); ++layer) {
         lowers.push_back(std::filesystem::path(v.dir).parent_path().parent_path() / "layers" / *layer);
     }
-    return {
+    nlohmann::json j = {
         {"Id", c.id},
         {"Created", c.created},
         {"Path", c.command.empty() ? "" : c.command[0]},
@@ -317,6 +317,14 @@ nlohmann::json inspect_json(const ContainerView& v) {
           {"AttachStdout", !v.monitor.detached},
           {"AttachStderr", !v.monitor.detached}}},
     };
+    // A later chapter's fields (chapter 08: HostConfig.NetworkMode), merged
+    // in the way `docker inspect` shows them: the same objects, more keys.
+    try {
+        j.merge_patch(read_json(v.dir + "/inspect.json"));
+    } catch (const std::exception&) {
+        // none (a chapter before 08, or a container made by one)
+    }
+    return j;
 }
 
 void Exec::add_commands(Runtime& rt) {
