@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "error.hpp"
 #include "process.hpp"
@@ -80,6 +81,12 @@ int Runtime::main(int argc, char** argv) {
     // be an error we can clean up after, not a signal that kills us halfway.
     // The container's command gets the default back before its execve.
     ::signal(SIGPIPE, SIG_IGN);
+    // The last chapter is also installed as `minidocker`: called so, it
+    // says so in its messages and help.
+    if (argc > 0 && std::string_view(argv[0]).substr(std::string_view(argv[0]).rfind('/') + 1) == "minidocker") {
+        program_ = "minidocker";
+        app_.name(program_);
+    }
     try {
         parse(argc, argv);
         return exit_code_;

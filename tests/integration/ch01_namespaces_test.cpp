@@ -226,7 +226,7 @@ TEST(Ch01, BadInputIsOneLine) {
         EXPECT_EQ(r.code, c.code) << r.err;
         EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
         EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
-        EXPECT_EQ(r.err.rfind("ch", 0), 0u) << "errors start with the program's name: " << r.err;
+        EXPECT_EQ(r.err.rfind(program() + ":", 0), 0u) << "errors start with the program's name: " << r.err;
     }
 }
 

@@ -87,7 +87,7 @@ TEST(Ch02, OomKillIsReported) {
     EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
     EXPECT_NE(r.err.find("out of memory"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("-m 64m"), std::string::npos) << r.err;
-    EXPECT_EQ(r.err.rfind("ch", 0), 0u) << r.err;
+    EXPECT_EQ(r.err.rfind(program() + ":", 0), 0u) << r.err;
 }
 
 TEST(Ch02, EnoughMemoryIsFine) {
@@ -236,7 +236,7 @@ TEST(Ch02, BadLimitsAreOneLineAndCreateNothing) {
         EXPECT_EQ(r.code, 125) << r.err;
         EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
         EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
-        EXPECT_EQ(r.err.rfind("ch", 0), 0u) << r.err;
+        EXPECT_EQ(r.err.rfind(program() + ":", 0), 0u) << r.err;
         expect_gone(parent);
     }
 }

@@ -91,6 +91,9 @@ const std::string& state_root() { return current_root; }
 
 std::string chapter_of_binary() {
     std::string name = fs::path(binary_path).filename();
+    if (name == "minidocker") {
+        return MINIDOCKER_LAST_CHAPTER;  // the last chapter, installed under this name
+    }
     return name.size() >= 4 ? name.substr(2, 2) : "";
 }
 
