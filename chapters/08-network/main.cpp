@@ -1,0 +1,22 @@
+// ch08 - chapter 08: networking modes, --net none|host|container:NAME.
+#include "cgroups.hpp"
+#include "commit.hpp"
+#include "exec.hpp"
+#include "namespaces.hpp"
+#include "net.hpp"
+#include "overlay.hpp"
+#include "rootfs.hpp"
+#include "volumes.hpp"
+
+int main(int argc, char** argv) {
+    minidocker::Runtime rt{"08", "network"};
+    rt.add<minidocker::Namespaces>();  // 01
+    rt.add<minidocker::Cgroups>();     // 02
+    rt.add<minidocker::RootFs>();      // 03
+    rt.add<minidocker::Overlay>();     // 04
+    rt.add<minidocker::Volumes>();     // 05
+    rt.add<minidocker::Exec>();        // 06
+    rt.add<minidocker::Commit>();      // 07
+    rt.add<minidocker::Network>();     // 08
+    return rt.main(argc, argv);
+}

@@ -1,0 +1,70 @@
+// net.hpp - chapter 08's feature: the network modes.
+//
+// A container's network is its network namespace: its own interfaces,
+// addresses, routes, ports and loopback. Chapter 01 always made a new one
+// (only `lo`, brought up). Docker's `--net` decides instead:
+//
+//   ch08 run --net none IMAGE ...            the default: a new network
+//                                            namespace with only lo, up
+//   ch08 run --net host IMAGE ...            no network namespace of its own:
+//                                            the host's interfaces and ports, the
+//                                            host's /etc/hosts and hostname
+//   ch08 run --net container:NAME IMAGE ...  NAME's network namespace, joined
+//                                            with setns() (a Kubernetes pod's trick)
+//
+// (also spelled --network, and --net=host). `inspect` shows
+// HostConfig.NetworkMode and NetworkSettings.SandboxKey, the network
+// namespace's path.
+//
+// Moments (see common/runtime.hpp):
+//   begin              read --net; host: the hostname is the host's;
+//                      container:NAME: NAME must run, the hostname is NAME's
+//   prepare            host, container:NAME: no CLONE_NEWNET; open NAME's
+//                      /proc/PID/ns/net; the init layer's /etc/hosts (and
+//                      resolv.conf) become the host's or NAME's
+//   join               inspect.json: the mode and the namespace's path
+//   setup_before_root  (child) container:NAME: setns() into its namespace
+#pragma once
+
+#include <string>
+
+#include "fd.hpp"
+#include "runtime.hpp"
+
+namespace minidocker {
+
+// What --net said.
+struct NetworkMode {
+    enum class Kind { none, host, container };
+    Kind kind = Kind::none;
+    std::string container;  // container:NAME: the name (or id)
+
+    std::string text() const;  // "none", "host", "container:web": Docker's NetworkMode
+};
+
+// "none", "host" or "container:NAME" (also Docker's "default" and
+// "private", which are none here). Throws UsageError with one clear line
+// for anything else.
+NetworkMode parse_network_mode(const std::string& arg);
+
+class Network : public Feature {
+public:
+    Network() : Feature("08 network") {}
+
+    void add_run_options(CLI::App& run) override;
+    void add_commands(Runtime& rt) override;
+    void begin(Container& c) override;
+    void prepare(Container& c) override;
+    void join(Container& c) override;
+    void setup_before_root(Container& c) override;
+
+private:
+    const Runtime* rt_ = nullptr;
+    std::string net_arg_ = "none";  // --net as given
+    NetworkMode mode_;
+    pid_t other_pid_ = 0;    // container:NAME: its PID 1
+    std::string other_dir_;  // ... and its directory in the store
+    Fd other_net_;           // ... and its /proc/PID/ns/net, opened before the clone
+};
+
+}  // namespace minidocker
