@@ -63,12 +63,6 @@ std::string ns_text(const std::string& path) {
     return fmt::format("net:[{}]", st.st_ino);
 }
 
-std::string host_hostname() {
-    char name[HOST_NAME_MAX + 1] = {};
-    check(::gethostname(name, sizeof name - 1), "gethostname()");
-    return name;
-}
-
 // Replaces a file of the init layer (it is not mounted yet: the overlay is
 // mounted in the child, later).
 void replace_init_file(const std::string& init, const std::string& path, const std::string& content) {
@@ -77,6 +71,12 @@ void replace_init_file(const std::string& init, const std::string& path, const s
 }
 
 }  // namespace
+
+std::string host_hostname() {
+    char name[HOST_NAME_MAX + 1] = {};
+    check(::gethostname(name, sizeof name - 1), "gethostname()");
+    return name;
+}
 
 void Network::add_run_options(CLI::App& run) {
     run.add_option("--net,--network", net_arg_, "Network: none (its own namespace, only lo), host, container:NAME")

@@ -47,6 +47,9 @@ struct NetworkMode {
 // for anything else.
 NetworkMode parse_network_mode(const std::string& arg);
 
+// The host's name, as gethostname(2) says it.
+std::string host_hostname();
+
 class Network : public Feature {
 public:
     Network() : Feature("08 network") {}
