@@ -79,14 +79,14 @@ std::string host_hostname() {
 }
 
 void Network::add_run_options(CLI::App& run) {
-    run.add_option("--net,--network", net_arg_, "Network: none (its own namespace, only lo), host, container:NAME")
-        ->capture_default_str();
+    net_option_ = run.add_option("--net,--network", net_arg_,
+                                 "Network: none (the default: its own namespace, only lo), host, container:NAME");
 }
 
 void Network::add_commands(Runtime& rt) { rt_ = &rt; }
 
 void Network::begin(Container& c) {
-    mode_ = parse_network_mode(net_arg_);
+    mode_ = parse_network_mode(net_option_->count() > 0 ? net_arg_ : "none");
     // Docker's hostname follows the network: the host's name on the host's
     // network, the other container's in its namespace. --hostname (chapter
     // 01, applied later, at prepare) still wins.
@@ -94,23 +94,41 @@ void Network::begin(Container& c) {
         c.hostname = host_hostname();
     } else if (mode_.kind == NetworkMode::Kind::container) {
         Store store{rt_->root_dir()};
-        ContainerView other = load_container(store, store.container_id(mode_.container));
+        std::string id;
+        try {
+            id = store.container_id(mode_.container);
+        } catch (const UsageError& e) {
+            throw UsageError(fmt::format("--net container:{}: {}", mode_.container, e.what()));
+        }
+        ContainerView other = load_container(store, id);
         if (!other.running) {
             throw UsageError(fmt::format("--net container:{}: the container is not running", mode_.container));
         }
         other_pid_ = other.state.pid;
         other_dir_ = other.dir;
-        c.hostname = other.config.hostname;
+        c.hostname = other_hostname_ = other.config.hostname;
     }
 }
 
 //! [ch08-prepare]
 void Network::prepare(Container& c) {
     if (mode_.kind == NetworkMode::Kind::none) {
-        // Chapter 01's CLONE_NEWNET (unless --ns left it out): a namespace
-        // of its own, with a loopback device only.
+        if ((c.clone_flags & CLONE_NEWNET) == 0) {  // chapter 01's --ns without net
+            if (net_option_->count() > 0) {
+                throw UsageError("--net none needs the net namespace (add net to --ns)");
+            }
+            mode_.kind = NetworkMode::Kind::host;  // what it is, for inspect
+            trace::step("network: --ns leaves out net: no CLONE_NEWNET, the host's network namespace");
+            return;
+        }
+        // Chapter 01's CLONE_NEWNET: a namespace of its own, with a
+        // loopback device only.
         trace::step("network: none: a new network namespace (CLONE_NEWNET), only lo");
         return;
+    }
+    if (mode_.kind == NetworkMode::Kind::container && c.hostname != other_hostname_) {
+        throw UsageError(fmt::format("--hostname and --net container:{} conflict: the hostname is {}'s",
+                                     mode_.container, mode_.container));
     }
     // Not creating a network namespace is all --net host is: the child
     // stays in ours, which is the host's.
@@ -149,6 +167,7 @@ void Network::prepare(Container& c) {
 }
 
 void Network::join(Container& c) {
+    other_net_ = Fd{};  // the child has its own copy; the runtime needs none
     std::string dir = Store{rt_->root_dir()}.container_dir(c.id);
     if (::access(dir.c_str(), F_OK) != 0) {
         return;  // no image, no container directory: nothing to inspect
@@ -159,6 +178,16 @@ void Network::join(Container& c) {
         {"NetworkSettings", {{"SandboxKey", fmt::format("/proc/{}/ns/net", c.pid)}}},
     };
     write_json_atomic(dir + "/inspect.json", extra);
+}
+
+void Network::after_exit(Container& c) {
+    // The namespace went with the container's last process (or is
+    // another's): its old path would name whatever gets that pid next.
+    std::string path = Store{rt_->root_dir()}.container_dir(c.id) + "/inspect.json";
+    if (::access(path.c_str(), F_OK) == 0) {
+        write_json_atomic(path,
+                          {{"HostConfig", {{"NetworkMode", mode_.text()}}}, {"NetworkSettings", {{"SandboxKey", ""}}}});
+    }
 }
 
 //! [ch08-setns]

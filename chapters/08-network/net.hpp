@@ -23,6 +23,7 @@
 //                      /proc/PID/ns/net; the init layer's /etc/hosts (and
 //                      resolv.conf) become the host's or NAME's
 //   join               inspect.json: the mode and the namespace's path
+//   after_exit         inspect.json: the namespace is gone
 //   setup_before_root  (child) container:NAME: setns() into its namespace
 #pragma once
 
@@ -60,14 +61,17 @@ public:
     void prepare(Container& c) override;
     void join(Container& c) override;
     void setup_before_root(Container& c) override;
+    void after_exit(Container& c) override;
 
 private:
     const Runtime* rt_ = nullptr;
-    std::string net_arg_ = "none";  // --net as given
+    CLI::Option* net_option_ = nullptr;
+    std::string net_arg_;  // --net as given (none when not given)
     NetworkMode mode_;
-    pid_t other_pid_ = 0;    // container:NAME: its PID 1
-    std::string other_dir_;  // ... and its directory in the store
-    Fd other_net_;           // ... and its /proc/PID/ns/net, opened before the clone
+    pid_t other_pid_ = 0;         // container:NAME: its PID 1
+    std::string other_dir_;       // ... its directory in the store
+    std::string other_hostname_;  // ... its hostname
+    Fd other_net_;                // ... and its /proc/PID/ns/net, opened before the clone
 };
 
 }  // namespace minidocker
