@@ -1,0 +1,212 @@
+// net.cpp - chapter 08: --net none|host|container:NAME. See net.hpp.
+#include "net.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <climits>
+
+#include "error.hpp"
+#include "exec.hpp"
+#include "state.hpp"
+#include "store.hpp"
+#include "trace.hpp"
+
+namespace minidocker {
+
+std::string NetworkMode::text() const {
+    switch (kind) {
+        case Kind::host:
+            return "host";
+        case Kind::container:
+            return "container:" + container;
+        case Kind::none:
+            break;
+    }
+    return "none";
+}
+
+NetworkMode parse_network_mode(const std::string& arg) {
+    NetworkMode mode;
+    if (arg == "none" || arg == "default" || arg == "private") {
+        return mode;
+    }
+    if (arg == "host") {
+        mode.kind = NetworkMode::Kind::host;
+        return mode;
+    }
+    if (arg.rfind("container:", 0) == 0) {
+        mode.kind = NetworkMode::Kind::container;
+        mode.container = arg.substr(std::string("container:").size());
+        if (mode.container.empty()) {
+            throw UsageError("--net container: needs a container's name: --net container:NAME");
+        }
+        return mode;
+    }
+    throw UsageError(fmt::format("--net {}: unknown network mode; use none, host or container:NAME", arg));
+}
+
+namespace {
+
+// The inode of a namespace file, as `ls -iL` and `lsns` show it: the
+// namespace's identity.
+std::string ns_text(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        return "?";
+    }
+    return fmt::format("net:[{}]", st.st_ino);
+}
+
+// Replaces a file of the init layer (it is not mounted yet: the overlay is
+// mounted in the child, later).
+void replace_init_file(const std::string& init, const std::string& path, const std::string& content) {
+    write_file_atomic(init + path, content, 0644);
+    trace::step(fmt::format("wrote {}{} ({} bytes)", init, path, content.size()));
+}
+
+}  // namespace
+
+std::string host_hostname() {
+    char name[HOST_NAME_MAX + 1] = {};
+    check(::gethostname(name, sizeof name - 1), "gethostname()");
+    return name;
+}
+
+void Network::add_run_options(CLI::App& run) {
+    net_option_ = run.add_option("--net,--network", net_arg_,
+                                 "Network: none (the default: its own namespace, only lo), host, container:NAME");
+}
+
+void Network::add_commands(Runtime& rt) { rt_ = &rt; }
+
+void Network::begin(Container& c) {
+    mode_ = parse_network_mode(net_option_->count() > 0 ? net_arg_ : "none");
+    // Docker's hostname follows the network: the host's name on the host's
+    // network, the other container's in its namespace. --hostname (chapter
+    // 01, applied later, at prepare) still wins.
+    if (mode_.kind == NetworkMode::Kind::host) {
+        // TODO(08.3): the container's hostname is the host's (host_hostname()).
+    } else if (mode_.kind == NetworkMode::Kind::container) {
+        Store store{rt_->root_dir()};
+        std::string id;
+        try {
+            id = store.container_id(mode_.container);
+        } catch (const UsageError& e) {
+            throw UsageError(fmt::format("--net container:{}: {}", mode_.container, e.what()));
+        }
+        ContainerView other = load_container(store, id);
+        if (!other.running) {
+            throw UsageError(fmt::format("--net container:{}: the container is not running", mode_.container));
+        }
+        other_pid_ = other.state.pid;
+        other_dir_ = other.dir;
+        c.hostname = other_hostname_ = other.config.hostname;
+    }
+}
+
+//! [ch08-prepare]
+void Network::prepare(Container& c) {
+    if (mode_.kind == NetworkMode::Kind::none) {
+        if ((c.clone_flags & CLONE_NEWNET) == 0) {  // chapter 01's --ns without net
+            if (net_option_->count() > 0) {
+                throw UsageError("--net none needs the net namespace (add net to --ns)");
+            }
+            mode_.kind = NetworkMode::Kind::host;  // what it is, for inspect
+            trace::step("network: --ns leaves out net: no CLONE_NEWNET, the host's network namespace");
+            return;
+        }
+        // Chapter 01's CLONE_NEWNET: a namespace of its own, with a
+        // loopback device only.
+        trace::step("network: none: a new network namespace (CLONE_NEWNET), only lo");
+        return;
+    }
+    if (mode_.kind == NetworkMode::Kind::container && c.hostname != other_hostname_) {
+        throw UsageError(fmt::format("--hostname and --net container:{} conflict: the hostname is {}'s",
+                                     mode_.container, mode_.container));
+    }
+    // Not creating a network namespace is all --net host is: the child
+    // stays in ours, which is the host's.
+    // TODO(08.1): take CLONE_NEWNET out of c.clone_flags (chapter 01 put
+    // it there): for host and container:NAME, the child must not get a
+    // network namespace of its own.
+    if (mode_.kind == NetworkMode::Kind::host) {
+        trace::step(fmt::format("network: host: no CLONE_NEWNET, the host's network namespace {}",
+                                ns_text("/proc/self/ns/net")));
+    } else {
+        // Opened now, on the host: the child joins it with setns(). An open
+        // namespace file keeps the namespace alive, even if NAME exits.
+        std::string path = fmt::format("/proc/{}/ns/net", other_pid_);
+        // TODO(08.2): open `path` (read-only, close-on-exec) into
+        // other_net_ with open_fd(), for the child's setns() below.
+        trace::step(fmt::format("network: container:{}: no CLONE_NEWNET; open(\"{}\") = {}, {}", mode_.container, path,
+                                other_net_.get(), ns_text(path)));
+    }
+    //! [ch08-prepare]
+
+    // With an image, the init layer (chapter 04) says who the network is.
+    std::string init = Store{rt_->root_dir()}.container_dir(c.id) + "/init";
+    if (c.rootfs != Store{rt_->root_dir()}.container_dir(c.id) + "/merged") {
+        return;  // the forms without an image use the host's files
+    }
+    if (mode_.kind == NetworkMode::Kind::host) {
+        // The host's names and name servers, as they are: 127.0.0.53 is
+        // reachable on the host's network.
+        // TODO(08.3): the init layer's /etc/hosts is a copy of the host's
+        // (replace_init_file(), read_text_file()).
+        try {
+            replace_init_file(init, "/etc/resolv.conf", read_text_file("/etc/resolv.conf"));
+        } catch (const std::system_error&) {
+            // no resolv.conf on the host: chapter 04's empty one stays
+        }
+    } else {
+        replace_init_file(init, "/etc/hosts", read_text_file(other_dir_ + "/init/etc/hosts"));
+        replace_init_file(init, "/etc/resolv.conf", read_text_file(other_dir_ + "/init/etc/resolv.conf"));
+    }
+}
+
+void Network::join(Container& c) {
+    other_net_ = Fd{};  // the child has its own copy; the runtime needs none
+    std::string dir = Store{rt_->root_dir()}.container_dir(c.id);
+    if (::access(dir.c_str(), F_OK) != 0) {
+        return;  // no image, no container directory: nothing to inspect
+    }
+    // Chapter 06's inspect merges this over its JSON.
+    nlohmann::json extra = {
+        {"HostConfig", {{"NetworkMode", mode_.text()}}},
+        {"NetworkSettings", {{"SandboxKey", fmt::format("/proc/{}/ns/net", c.pid)}}},
+    };
+    write_json_atomic(dir + "/inspect.json", extra);
+}
+
+void Network::after_exit(Container& c) {
+    // The namespace went with the container's last process (or is
+    // another's): its old path would name whatever gets that pid next.
+    std::string path = Store{rt_->root_dir()}.container_dir(c.id) + "/inspect.json";
+    if (::access(path.c_str(), F_OK) == 0) {
+        write_json_atomic(path,
+                          {{"HostConfig", {{"NetworkMode", mode_.text()}}}, {"NetworkSettings", {{"SandboxKey", ""}}}});
+    }
+}
+
+//! [ch08-setns]
+void Network::setup_before_root(Container& /*c*/) {
+    if (mode_.kind != NetworkMode::Kind::container) {
+        return;
+    }
+    // Join the other container's network namespace: from now on this
+    // process sees its interfaces and its 127.0.0.1. The PID, mount and UTS
+    // namespaces stay our own.
+    // TODO(08.2): setns(2) into other_net_ (it is a network namespace:
+    // say so with CLONE_NEWNET), through check() so that a failure names
+    // the call.
+    other_net_ = Fd{};
+}
+//! [ch08-setns]
+
+}  // namespace minidocker
