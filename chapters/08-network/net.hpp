@@ -43,9 +43,8 @@ struct NetworkMode {
     std::string text() const;  // "none", "host", "container:web": Docker's NetworkMode
 };
 
-// "none", "host" or "container:NAME" (also Docker's "default" and
-// "private", which are none here). Throws UsageError with one clear line
-// for anything else.
+// "none", "host" or "container:NAME". Throws UsageError with one clear
+// line for anything else (Docker's "bridge", its "default", is not here).
 NetworkMode parse_network_mode(const std::string& arg);
 
 // The host's name, as gethostname(2) says it.
@@ -68,10 +67,11 @@ private:
     CLI::Option* net_option_ = nullptr;
     std::string net_arg_;  // --net as given (none when not given)
     NetworkMode mode_;
-    pid_t other_pid_ = 0;         // container:NAME: its PID 1
-    std::string other_dir_;       // ... its directory in the store
-    std::string other_hostname_;  // ... its hostname
-    Fd other_net_;                // ... and its /proc/PID/ns/net, opened before the clone
+    pid_t other_pid_ = 0;                 // container:NAME: its PID 1
+    unsigned long long other_start_ = 0;  // ... when that process started (a pid may be reused)
+    std::string other_dir_;               // ... its directory in the store
+    std::string other_hostname_;          // ... its hostname
+    Fd other_net_;                        // ... and its /proc/PID/ns/net, opened before the clone
 };
 
 }  // namespace minidocker

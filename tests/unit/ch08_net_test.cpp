@@ -17,13 +17,19 @@ TEST(Ch08NetworkMode, NoneHostAndContainerAsDockerSpellsThem) {
     EXPECT_EQ(parse_network_mode("none").text(), "none");
 }
 
-TEST(Ch08NetworkMode, DockersOtherWordsForAPrivateNamespaceAreNone) {
-    EXPECT_EQ(parse_network_mode("default").kind, NetworkMode::Kind::none);
-    EXPECT_EQ(parse_network_mode("private").kind, NetworkMode::Kind::none);
+TEST(Ch08NetworkMode, DockersBridgeIsNotHereAndSaysSo) {
+    for (const char* bridge : {"bridge", "default"}) {
+        try {
+            parse_network_mode(bridge);
+            ADD_FAILURE() << "accepted --net " << bridge;
+        } catch (const UsageError& e) {
+            EXPECT_NE(std::string(e.what()).find("no bridge network"), std::string::npos) << e.what();
+        }
+    }
 }
 
 TEST(Ch08NetworkMode, AnythingElseIsOneClearLine) {
-    for (const char* bad : {"", "bogus", "bridge", "Host", "container:", "container"}) {
+    for (const char* bad : {"", "bogus", "bridge", "default", "private", "Host", "container:", "container"}) {
         try {
             parse_network_mode(bad);
             ADD_FAILURE() << "accepted --net \"" << bad << "\"";

@@ -33,7 +33,7 @@ std::string NetworkMode::text() const {
 
 NetworkMode parse_network_mode(const std::string& arg) {
     NetworkMode mode;
-    if (arg == "none" || arg == "default" || arg == "private") {
+    if (arg == "none") {
         return mode;
     }
     if (arg == "host") {
@@ -47,6 +47,10 @@ NetworkMode parse_network_mode(const std::string& arg) {
             throw UsageError("--net container: needs a container's name: --net container:NAME");
         }
         return mode;
+    }
+    if (arg == "bridge" || arg == "default") {
+        throw UsageError(
+            fmt::format("--net {}: minidocker has no bridge network; use none, host or container:NAME", arg));
     }
     throw UsageError(fmt::format("--net {}: unknown network mode; use none, host or container:NAME", arg));
 }
@@ -105,6 +109,7 @@ void Network::begin(Container& c) {
             throw UsageError(fmt::format("--net container:{}: the container is not running", mode_.container));
         }
         other_pid_ = other.state.pid;
+        other_start_ = other.monitor.init_start;
         other_dir_ = other.dir;
         c.hostname = other_hostname_ = other.config.hostname;
     }
@@ -144,8 +149,12 @@ void Network::prepare(Container& c) {
         std::string path = fmt::format("/proc/{}/ns/net", other_pid_);
         // TODO(08.2): open `path` (read-only, close-on-exec) into
         // other_net_ with open_fd(), for the child's setns() below.
-        trace::step(fmt::format("network: container:{}: no CLONE_NEWNET; open(\"{}\") = {}, {}", mode_.container, path,
-                                other_net_.get(), ns_text(path)));
+        if (other_start_ != 0 && process_start_time(other_pid_) != other_start_) {
+            // That pid is another process's now: NAME exited since begin.
+            throw UsageError(fmt::format("--net container:{}: the container is not running", mode_.container));
+        }
+        trace::step(fmt::format("network: container:{}: no CLONE_NEWNET; open(\"{}\"): {}", mode_.container, path,
+                                ns_text(path)));
     }
     //! [ch08-prepare]
 
