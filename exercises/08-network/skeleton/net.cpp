@@ -93,7 +93,8 @@ void Network::begin(Container& c) {
     mode_ = parse_network_mode(net_option_->count() > 0 ? net_arg_ : "none");
     // Docker's hostname follows the network: the host's name on the host's
     // network, the other container's in its namespace. --hostname (chapter
-    // 01, applied later, at prepare) still wins.
+    // 01, applied later, at prepare) still wins on the host's network; with
+    // container:NAME, prepare refuses it, as Docker does.
     if (mode_.kind == NetworkMode::Kind::host) {
         // TODO(08.3): the container's hostname is the host's (host_hostname()).
     } else if (mode_.kind == NetworkMode::Kind::container) {
