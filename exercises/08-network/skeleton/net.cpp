@@ -160,10 +160,11 @@ void Network::prepare(Container& c) {
     //! [ch08-prepare]
 
     // With an image, the init layer (chapter 04) says who the network is.
-    std::string init = Store{rt_->root_dir()}.container_dir(c.id) + "/init";
-    if (c.rootfs != Store{rt_->root_dir()}.container_dir(c.id) + "/merged") {
+    std::string dir = Store{rt_->root_dir()}.container_dir(c.id);
+    if (c.rootfs != dir + "/merged") {
         return;  // the forms without an image use the host's files
     }
+    std::string init = dir + "/init";
     if (mode_.kind == NetworkMode::Kind::host) {
         // The host's names and name servers, as they are: 127.0.0.53 is
         // reachable on the host's network.
