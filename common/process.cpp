@@ -1,6 +1,8 @@
 // process.cpp - see process.hpp.
 #include "process.hpp"
 
+#include <elf.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -158,6 +160,28 @@ int exit_code_from_exec_errno(int err) {
         default:
             return exit_not_executable;
     }
+}
+
+// A static program has no PT_INTERP program header (no dynamic loader):
+// it runs in a root filesystem that has no libraries.
+bool is_static_elf(const std::string& path) {
+    Fd fd = open_fd(path, O_RDONLY);
+    Elf64_Ehdr eh{};
+    if (::pread(fd.get(), &eh, sizeof eh, 0) != sizeof eh || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh.e_ident[EI_CLASS] != ELFCLASS64) {
+        return false;
+    }
+    for (unsigned i = 0; i < eh.e_phnum; ++i) {
+        Elf64_Phdr ph{};
+        off_t at = static_cast<off_t>(eh.e_phoff + i * static_cast<unsigned long>(eh.e_phentsize));
+        if (::pread(fd.get(), &ph, sizeof ph, at) != sizeof ph) {
+            return false;
+        }
+        if (ph.p_type == PT_INTERP) {
+            return false;
+        }
+    }
+    return true;
 }
 
 }  // namespace minidocker

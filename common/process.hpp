@@ -90,4 +90,9 @@ int exit_code_from_status(int status);
 // Docker's exit code for a failed execve: 127 not found, 126 not executable.
 int exit_code_from_exec_errno(int err);
 
+// Is `path` a statically linked 64-bit ELF program (no PT_INTERP header, so no
+// dynamic loader)? Only such a program runs in a root filesystem that has no
+// libraries, like the busybox image's.
+bool is_static_elf(const std::string& path);
+
 }  // namespace minidocker

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "doctor.hpp"
 #include "error.hpp"
 #include "process.hpp"
 #include "trace.hpp"
@@ -53,6 +54,10 @@ Runtime::Runtime(std::string chapter, std::string topic)
     run_->positionals_at_end();
     run_->set_help_flag("--help", "Print this help and exit");  // -h is --hostname, as in Docker
     run_->add_option("command", spec_.command, "The command and its arguments")->required();
+
+    // Every chapter can check the machine for what the course needs.
+    add_command("doctor", "Check this machine for what the course needs, and say how to fix what is missing",
+                [this] { return report(examine(this_machine(root_dir_)), stdout); });
 }
 
 CLI::App* Runtime::add_command(const std::string& name, const std::string& help, std::function<int()> action) {
