@@ -17,8 +17,9 @@ packages=(
   libcli11-dev libfmt-dev libgtest-dev nlohmann-json3-dev libarchive-dev libssl-dev
   # ... and what a static link of libarchive needs (pkg-config --static --libs libarchive)
   libacl1-dev libzstd-dev liblz4-dev libb2-dev libbz2-dev liblzma-dev zlib1g-dev nettle-dev libxml2-dev libicu-dev
-  # the book
-  doxygen graphviz
+  # the book, and the test that renders it in a real browser
+  # (fonts-noto-cjk: the glossary's Chinese terms)
+  doxygen graphviz chromium imagemagick fonts-noto-cjk
   # images are made from the host's static busybox
   busybox-static
   # test peers: nsenter, lsns, unshare; ip; the other runtimes; benchmarks

@@ -644,7 +644,6 @@ ImageConfig image_config_from_oci(const nlohmann::json& config) {
     return out;
 }
 
-//! [ch07-save]
 void save_archive(const Store& store, const std::vector<Image>& images, const std::string& path) {
     ScratchDir scratch(store);
     // Layer tars first, under the lock: an `rmi` must not delete a layer
@@ -723,9 +722,7 @@ void save_archive(const Store& store, const std::vector<Image>& images, const st
         throw;
     }
 }
-//! [ch07-save]
 
-//! [ch07-load]
 std::vector<Image> load_archive(const Store& store, const std::string& path, const std::string& default_name) {
     std::string what = path == "-" ? "standard input" : path;
     ScratchDir scratch(store);
@@ -792,6 +789,5 @@ std::vector<Image> load_archive(const Store& store, const std::string& path, con
     }
     return images;
 }
-//! [ch07-load]
 
 }  // namespace minidocker
