@@ -1,11 +1,14 @@
-// fd.hpp - Fd, the move-only owner of one file descriptor.
-//
-// Introduced in chapter 01, used by every chapter. Every descriptor the runtime
-// opens is opened O_CLOEXEC and handed to an Fd right away, so it is closed on
-// every path out of a scope and can never leak into the container's command.
-//
-//   Fd dir = open_fd("/proc/self/ns", O_RDONLY | O_DIRECTORY);
-//   ::fstat(dir.get(), &st);
+/// \file
+/// fd.hpp - Fd, the move-only owner of one file descriptor.
+///
+/// Introduced in chapter 01, used by every chapter. Every descriptor the runtime
+/// opens is opened O_CLOEXEC and handed to an Fd right away, so it is closed on
+/// every path out of a scope and can never leak into the container's command.
+///
+/// \code{.cpp}
+///   Fd dir = open_fd("/proc/self/ns", O_RDONLY | O_DIRECTORY);
+///   ::fstat(dir.get(), &st);
+/// \endcode
 #pragma once
 
 #include <unistd.h>
@@ -34,10 +37,10 @@ public:
     int get() const { return fd_; }
     explicit operator bool() const { return fd_ >= 0; }
 
-    // Gives up ownership: the caller now closes the descriptor.
+    /// Gives up ownership: the caller now closes the descriptor.
     int release() { return std::exchange(fd_, -1); }
 
-    // Closes the owned descriptor (if any) and takes `fd` instead.
+    /// Closes the owned descriptor (if any) and takes `fd` instead.
     void reset(int fd = -1) {
         if (fd_ >= 0) {
             ::close(fd_);
@@ -49,7 +52,7 @@ private:
     int fd_ = -1;
 };
 
-// open(2) with O_CLOEXEC added; throws std::system_error naming the path.
+/// open(2) with O_CLOEXEC added; throws std::system_error naming the path.
 Fd open_fd(const std::string& path, int flags, mode_t mode = 0);
 
 }  // namespace minidocker

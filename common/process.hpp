@@ -1,21 +1,24 @@
-// process.hpp - starting the container's process and talking to it.
-//
-// Introduced in chapter 01, used by every chapter.
-//
-//   SignalForwarder signals;           // block SIGINT, SIGTERM... before clone
-//   SyncChannel channel;               // a socketpair between parent and child
-//   pid_t pid = clone_process(CLONE_NEWPID | CLONE_NEWUTS);
-//   if (pid == 0) { channel.use_as_child(); ...; execvp(...); channel.report(...); _exit(...); }
-//   channel.use_as_parent();
-//   channel.send_go();                 // the child may run the user's command now
-//   if (auto err = channel.wait_for_exec()) { ... the child failed, err->message ... }
-//   int status = signals.wait_for(pid);
-//
-// Why a socketpair: the child must not start the user's command before the
-// parent has finished its work (cgroups, chapter 02), and if the child fails
-// before execve the parent must learn why. Both ends are close-on-exec, so a
-// successful execve closes the child's end: the parent reads end-of-file and
-// knows the command is running.
+/// \file
+/// process.hpp - starting the container's process and talking to it.
+///
+/// Introduced in chapter 01, used by every chapter.
+///
+/// \code{.cpp}
+///   SignalForwarder signals;           // block SIGINT, SIGTERM... before clone
+///   SyncChannel channel;               // a socketpair between parent and child
+///   pid_t pid = clone_process(CLONE_NEWPID | CLONE_NEWUTS);
+///   if (pid == 0) { channel.use_as_child(); ...; execvp(...); channel.report(...); _exit(...); }
+///   channel.use_as_parent();
+///   channel.send_go();                 // the child may run the user's command now
+///   if (auto err = channel.wait_for_exec()) { ... the child failed, err->message ... }
+///   int status = signals.wait_for(pid);
+/// \endcode
+///
+/// Why a socketpair: the child must not start the user's command before the
+/// parent has finished its work (cgroups, chapter 02), and if the child fails
+/// before execve the parent must learn why. Both ends are close-on-exec, so a
+/// successful execve closes the child's end: the parent reads end-of-file and
+/// knows the command is running.
 #pragma once
 
 #include <signal.h>
@@ -28,29 +31,29 @@
 
 namespace minidocker {
 
-// Why the child failed before its execve succeeded.
+/// Why the child failed before its execve succeeded.
 struct ChildFailure {
-    int error = 0;        // errno of the failing call (0 if none)
-    int exit_code = 0;    // 125, 126 or 127
-    std::string message;  // "mount(...): Permission denied"
+    int error = 0;        ///< errno of the failing call (0 if none)
+    int exit_code = 0;    ///< 125, 126 or 127
+    std::string message;  ///< "mount(...): Permission denied"
 };
 
 class SyncChannel {
 public:
-    SyncChannel();  // socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC)
+    SyncChannel();  ///< socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC)
 
-    // After clone, each side closes the end it does not use.
+    /// After clone, each side closes the end it does not use.
     void use_as_parent();
     void use_as_child();
 
-    // Parent: tells the child to go on (ignores a child that already died).
+    /// Parent: tells the child to go on (ignores a child that already died).
     void send_go();
-    // Child: waits for the parent's go; false if the parent went away.
+    /// Child: waits for the parent's go; false if the parent went away.
     bool wait_for_go();
 
-    // Child: sends a failure to the parent. Never throws.
+    /// Child: sends a failure to the parent. Never throws.
     void report(const ChildFailure& failure) noexcept;
-    // Parent: waits until the child either execs (nullopt) or reports.
+    /// Parent: waits until the child either execs (nullopt) or reports.
     std::optional<ChildFailure> wait_for_exec();
 
 private:
@@ -58,14 +61,14 @@ private:
     Fd child_end_;
 };
 
-// clone(2) with the given namespace flags and SIGCHLD, fork-style (the child
-// gets a copy of our memory and continues from here). Returns 0 in the child.
-// Narrated as `clone(CLONE_NEWNS|...|SIGCHLD) = <pid>`.
+/// clone(2) with the given namespace flags and SIGCHLD, fork-style (the child
+/// gets a copy of our memory and continues from here). Returns 0 in the child.
+/// Narrated as `clone(CLONE_NEWNS|...|SIGCHLD) = <pid>`.
 pid_t clone_process(unsigned long namespace_flags);
 
-// Blocks the signals a user sends to stop a container, so that they queue up
-// for us to forward instead of killing the runtime. Restores the old mask when
-// destroyed; the child calls restore_in_child() before execve.
+/// Blocks the signals a user sends to stop a container, so that they queue up
+/// for us to forward instead of killing the runtime. Restores the old mask when
+/// destroyed; the child calls restore_in_child() before execve.
 class SignalForwarder {
 public:
     SignalForwarder();
@@ -75,8 +78,8 @@ public:
 
     void restore_in_child() const;
 
-    // Waits for `pid` to exit, forwarding SIGINT, SIGTERM, SIGHUP, SIGQUIT,
-    // SIGUSR1 and SIGUSR2 to it. Returns the wait status.
+    /// Waits for `pid` to exit, forwarding SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+    /// SIGUSR1 and SIGUSR2 to it. Returns the wait status.
     int wait_for(pid_t pid) const;
 
 private:
@@ -84,15 +87,15 @@ private:
     sigset_t previous_;
 };
 
-// Docker's exit code for a wait status: the code, or 128+N for signal N.
+/// Docker's exit code for a wait status: the code, or 128+N for signal N.
 int exit_code_from_status(int status);
 
-// Docker's exit code for a failed execve: 127 not found, 126 not executable.
+/// Docker's exit code for a failed execve: 127 not found, 126 not executable.
 int exit_code_from_exec_errno(int err);
 
-// Is `path` a statically linked 64-bit ELF program (no PT_INTERP header, so no
-// dynamic loader)? Only such a program runs in a root filesystem that has no
-// libraries, like the busybox image's.
+/// Is `path` a statically linked 64-bit ELF program (no PT_INTERP header, so no
+/// dynamic loader)? Only such a program runs in a root filesystem that has no
+/// libraries, like the busybox image's.
 bool is_static_elf(const std::string& path);
 
 }  // namespace minidocker

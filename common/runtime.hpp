@@ -1,32 +1,37 @@
-// runtime.hpp - the skeleton every chapter's program is built on.
-//
-// Introduced in chapter 01, used by every chapter. A chapter's main() builds a
-// Runtime, adds one Feature per chapter so far, and hands over argv:
-//
-//   int main(int argc, char** argv) {
-//       minidocker::Runtime rt{"01", "namespaces"};
-//       rt.add<Namespaces>();   // 01
-//       return rt.main(argc, argv);
-//   }
-//
-// `run` walks a container start through fixed moments, calling every feature
-// at each moment in the order they were added (cleanup in reverse):
-//
-//   begin              host, first of all    (chapter 06: fork the monitor)
-//   prepare            host, before clone    (create cgroup, mount overlay...)
-//   clone              host                  clone() with Container::clone_flags
-//   join               host, after clone     (put the child in its cgroup)
-//   setup_before_root  child, before the root switch (bind volumes)
-//   switch_root        child                 (pivot_root)
-//   setup_after_root   child, after it       (mount /proc, sethostname)
-//   exec               child                 execvp(): the command becomes PID 1
-//   started            host                  the command is running (execvp succeeded)
-//   wait               host                  reap; Container::exit_code is set
-//   after_exit         host                  (was it OOM-killed?)
-//   cleanup            host, reverse order   (unmount, remove cgroup)
-//
-// In the child nothing throws across the clone: the Runtime catches, sends the
-// failure to the parent over the SyncChannel, and _exits.
+/// \file
+/// runtime.hpp - the skeleton every chapter's program is built on.
+///
+/// Introduced in chapter 01, used by every chapter. A chapter's main() builds a
+/// Runtime, adds one Feature per chapter so far, and hands over argv:
+///
+/// \code{.cpp}
+///   int main(int argc, char** argv) {
+///       minidocker::Runtime rt{"01", "namespaces"};
+///       rt.add<Namespaces>();   // 01
+///       return rt.main(argc, argv);
+///   }
+/// \endcode
+///
+/// `run` walks a container start through fixed moments, calling every feature
+/// at each moment in the order they were added (cleanup in reverse):
+///
+/// \code{.unparsed}
+///   begin              host, first of all    (chapter 06: fork the monitor)
+///   prepare            host, before clone    (create cgroup, mount overlay...)
+///   clone              host                  clone() with Container::clone_flags
+///   join               host, after clone     (put the child in its cgroup)
+///   setup_before_root  child, before the root switch (bind volumes)
+///   switch_root        child                 (pivot_root)
+///   setup_after_root   child, after it       (mount /proc, sethostname)
+///   exec               child                 execvp(): the command becomes PID 1
+///   started            host                  the command is running (execvp succeeded)
+///   wait               host                  reap; Container::exit_code is set
+///   after_exit         host                  (was it OOM-killed?)
+///   cleanup            host, reverse order   (unmount, remove cgroup)
+/// \endcode
+///
+/// In the child nothing throws across the clone: the Runtime catches, sends the
+/// failure to the parent over the SyncChannel, and _exits.
 #pragma once
 
 #include <sys/types.h>
@@ -39,28 +44,28 @@
 
 namespace minidocker {
 
-// What the features know about the container being started. Each feature
-// reads what earlier ones wrote and adds its part.
+/// What the features know about the container being started. Each feature
+/// reads what earlier ones wrote and adds its part.
 struct Container {
-    std::string id;                         // 64 hex digits, random
-    std::vector<std::string> command;       // argv of the user's command
-    bool command_after_dashes = false;      // it was given as `run [OPTIONS] -- CMD...`
-    std::vector<std::string> after_dashes;  // (what followed "--" on the command line)
-    std::vector<std::string> env;           // its environment, "K=V"
-    std::string hostname;                   // for the UTS namespace
-    std::string rootfs;                     // the root filesystem (chapter 03 on); empty: the host's
-    unsigned long clone_flags = 0;          // CLONE_NEW* flags for clone()
-    pid_t pid = -1;                         // the container's PID 1, as the host sees it
-    int exit_code = -1;                     // after wait: Docker-style exit code
-    bool oom_killed = false;                // after exit: the OOM killer killed a process of it
-    std::vector<std::string> notes;         // after exit: lines the runtime prints to stderr
+    std::string id;                         ///< 64 hex digits, random
+    std::vector<std::string> command;       ///< argv of the user's command
+    bool command_after_dashes = false;      ///< it was given as `run [OPTIONS] -- CMD...`
+    std::vector<std::string> after_dashes;  ///< (what followed "--" on the command line)
+    std::vector<std::string> env;           ///< its environment, "K=V"
+    std::string hostname;                   ///< for the UTS namespace
+    std::string rootfs;                     ///< the root filesystem (chapter 03 on); empty: the host's
+    unsigned long clone_flags = 0;          ///< CLONE_NEW* flags for clone()
+    pid_t pid = -1;                         ///< the container's PID 1, as the host sees it
+    int exit_code = -1;                     ///< after wait: Docker-style exit code
+    bool oom_killed = false;                ///< after exit: the OOM killer killed a process of it
+    std::vector<std::string> notes;         ///< after exit: lines the runtime prints to stderr
 };
 
 class Runtime;
 
 class Feature {
 public:
-    // tag: the trace prefix, "01 namespaces".
+    /// tag: the trace prefix, "01 namespaces".
     explicit Feature(std::string tag) : tag_(std::move(tag)) {}
     virtual ~Feature() = default;
     Feature(const Feature&) = delete;
@@ -68,22 +73,22 @@ public:
 
     const std::string& tag() const { return tag_; }
 
-    // Command line: options of `run`, and whole new subcommands.
+    /// Command line: options of `run`, and whole new subcommands.
     virtual void add_run_options(CLI::App& /*run*/) {}
     virtual void add_commands(Runtime& /*rt*/) {}
 
-    // The moments of a container start (see the top of this file).
+    /// The moments of a container start (see the top of this file).
     virtual void begin(Container& /*c*/) {}
     virtual void prepare(Container& /*c*/) {}
     virtual void join(Container& /*c*/) {}
     virtual void setup_before_root(Container& /*c*/) {}
     virtual void switch_root(Container& /*c*/) {}
     virtual void setup_after_root(Container& /*c*/) {}
-    // Host, once the user's command is running (its execvp succeeded).
+    /// Host, once the user's command is running (its execvp succeeded).
     virtual void started(Container& /*c*/) {}
-    // Host, after the container exited; may set notes ("OOM-killed").
+    /// Host, after the container exited; may set notes ("OOM-killed").
     virtual void after_exit(Container& /*c*/) {}
-    // Host, after wait, and also when a later moment failed. Must not throw.
+    /// Host, after wait, and also when a later moment failed. Must not throw.
     virtual void cleanup(Container& /*c*/) noexcept {}
 
 private:
@@ -92,7 +97,7 @@ private:
 
 class Runtime {
 public:
-    // chapter: "01"; topic: "namespaces". The program is called "ch01".
+    /// chapter: "01"; topic: "namespaces". The program is called "ch01".
     Runtime(std::string chapter, std::string topic);
 
     template <class F>
@@ -105,23 +110,23 @@ public:
         return ref;
     }
 
-    // Parses argv and runs the chosen subcommand (CLI11 callbacks); throws
-    // CLI::ParseError and whatever the subcommand throws.
+    /// Parses argv and runs the chosen subcommand (CLI11 callbacks); throws
+    /// CLI::ParseError and whatever the subcommand throws.
     void parse(int argc, const char* const* argv);
 
-    // Parses argv, runs the chosen subcommand, returns the exit code.
-    // Prints errors as one line: "ch01: <what went wrong>".
+    /// Parses argv, runs the chosen subcommand, returns the exit code.
+    /// Prints errors as one line: "ch01: <what went wrong>".
     int main(int argc, char** argv);
 
-    // A subcommand whose action returns the program's exit code.
+    /// A subcommand whose action returns the program's exit code.
     CLI::App* add_command(const std::string& name, const std::string& help, std::function<int()> action);
 
     CLI::App& app() { return app_; }
-    const Container& spec() const { return spec_; }  // what `run`'s options say
+    const Container& spec() const { return spec_; }  ///< what `run`'s options say
     const std::string& program() const { return program_; }
     const std::string& root_dir() const { return root_dir_; }
 
-    // Starts the container described by `c` and waits for it: the moments.
+    /// Starts the container described by `c` and waits for it: the moments.
     int run_container(Container& c);
 
 private:
@@ -133,12 +138,12 @@ private:
     CLI::App* run_ = nullptr;
     std::string root_dir_;
     bool trace_ = false;
-    Container spec_;  // what `run`'s options describe
+    Container spec_;  ///< what `run`'s options describe
     int exit_code_ = 0;
     std::vector<std::unique_ptr<Feature>> features_;
 };
 
-// 64 random hex digits, the way Docker names containers.
+/// 64 random hex digits, the way Docker names containers.
 std::string random_id();
 
 }  // namespace minidocker

@@ -1,15 +1,20 @@
-// namespaces.hpp - chapter 01's feature: new namespaces for the container.
-//
-// A container is "just a process": clone() it with CLONE_NEW* flags and it
-// gets its own hostname (UTS), process numbers (PID), mount table (mnt),
-// System V IPC (IPC), network stack (net) and cgroup view (cgroup).
-//
-//   ch01 run [--hostname H] [--ns uts,pid,mnt,ipc,net,cgroup] -- CMD [ARGS...]
-//
-// Moments (see common/runtime.hpp):
-//   prepare            turn --ns into clone flags
-//   setup_before_root  make / rprivate, so our mounts never reach the host
-//   setup_after_root   mount a fresh /proc, sethostname, bring `lo` up
+/// \file
+/// namespaces.hpp - chapter 01's feature: new namespaces for the container.
+///
+/// A container is "just a process": clone() it with CLONE_NEW* flags and it
+/// gets its own hostname (UTS), process numbers (PID), mount table (mnt),
+/// System V IPC (IPC), network stack (net) and cgroup view (cgroup).
+///
+/// \code{.unparsed}
+///   ch01 run [--hostname H] [--ns uts,pid,mnt,ipc,net,cgroup] -- CMD [ARGS...]
+/// \endcode
+///
+/// Moments (see common/runtime.hpp):
+/// \code{.unparsed}
+///   prepare            turn --ns into clone flags
+///   setup_before_root  make / rprivate, so our mounts never reach the host
+///   setup_after_root   mount a fresh /proc, sethostname, bring `lo` up
+/// \endcode
 #pragma once
 
 #include <string>
@@ -18,8 +23,8 @@
 
 namespace minidocker {
 
-// "uts,pid" -> CLONE_NEWUTS | CLONE_NEWPID. Throws UsageError for an unknown
-// or repeated name, or an empty list.
+/// "uts,pid" -> CLONE_NEWUTS | CLONE_NEWPID. Throws UsageError for an unknown
+/// or repeated name, or an empty list.
 unsigned long parse_namespace_list(const std::string& list);
 
 class Namespaces : public Feature {
@@ -36,7 +41,7 @@ private:
     std::string hostname_;
     std::string ns_list_ = "uts,pid,mnt,ipc,net,cgroup";
     pid_t inspect_pid_ = 0;
-    pid_t inspect_vs_ = 0;  // 0: the host's PID 1
+    pid_t inspect_vs_ = 0;  ///< 0: the host's PID 1
     bool inspect_json_ = false;
 };
 

@@ -1,22 +1,27 @@
-// cgroups.hpp - chapter 02's feature: limits on memory, CPU and processes.
-//
-// Namespaces hide; cgroups limit. A cgroup is a directory in a special
-// filesystem: make one, write limits into its files, write a pid into its
-// cgroup.procs, and that process (and every child it forks) is held to them.
-//
-//   ch02 run -m 64m --memory-swap 128m --cpus 0.5 --cpu-shares 512
-//            --pids-limit 64 --cpuset-cpus 0 [--cgroup-parent P] -- CMD...
-//
-// The files differ between cgroup v1 (one hierarchy per controller) and v2
-// (one unified tree); ContainerCgroups speaks both.
-//
-// Moments (see common/runtime.hpp):
-//   prepare            check the options, create the cgroups, write the limits;
-//                      trade CLONE_NEWCGROUP for an unshare() after join
-//   join               write the child's pid into every cgroup.procs
-//   setup_before_root  (child) unshare(CLONE_NEWCGROUP): its cgroup is its "/"
-//   after_exit         was it killed for lack of memory? exit 137 and a note
-//   cleanup            kill what is left, remove the cgroups leaf-first
+/// \file
+/// cgroups.hpp - chapter 02's feature: limits on memory, CPU and processes.
+///
+/// Namespaces hide; cgroups limit. A cgroup is a directory in a special
+/// filesystem: make one, write limits into its files, write a pid into its
+/// cgroup.procs, and that process (and every child it forks) is held to them.
+///
+/// \code{.unparsed}
+///   ch02 run -m 64m --memory-swap 128m --cpus 0.5 --cpu-shares 512
+///            --pids-limit 64 --cpuset-cpus 0 [--cgroup-parent P] -- CMD...
+/// \endcode
+///
+/// The files differ between cgroup v1 (one hierarchy per controller) and v2
+/// (one unified tree); ContainerCgroups speaks both.
+///
+/// Moments (see common/runtime.hpp):
+/// \code{.unparsed}
+///   prepare            check the options, create the cgroups, write the limits;
+///                      trade CLONE_NEWCGROUP for an unshare() after join
+///   join               write the child's pid into every cgroup.procs
+///   setup_before_root  (child) unshare(CLONE_NEWCGROUP): its cgroup is its "/"
+///   after_exit         was it killed for lack of memory? exit 137 and a note
+///   cleanup            kill what is left, remove the cgroups leaf-first
+/// \endcode
 #pragma once
 
 #include <sys/types.h>
@@ -31,35 +36,34 @@
 
 namespace minidocker {
 
-// What `run`'s options ask for, checked and converted to kernel units.
+/// What `run`'s options ask for, checked and converted to kernel units.
 struct CgroupLimits {
-    std::optional<int64_t> memory;       // bytes
-    std::optional<int64_t> memory_swap;  // memory + swap, bytes; -1: unlimited
-    std::optional<CpuQuota> cpu;         // --cpus
-    std::optional<uint64_t> cpu_shares;  // 2..262144
-    std::optional<int64_t> pids;         // at most this many tasks
-    std::string cpuset_cpus;             // "0-1"; empty: the parent's
+    std::optional<int64_t> memory;       ///< bytes
+    std::optional<int64_t> memory_swap;  ///< memory + swap, bytes; -1: unlimited
+    std::optional<CpuQuota> cpu;         ///< `--cpus`
+    std::optional<uint64_t> cpu_shares;  ///< 2..262144
+    std::optional<int64_t> pids;         ///< at most this many tasks
+    std::string cpuset_cpus;             ///< "0-1"; empty: the parent's
 };
 
-// One container's cgroups: the directory `<parent>/<id>` in every hierarchy
-// it uses. `root` is where cgroup filesystems are mounted (a temp dir in
-// unit tests).
+/// One container's cgroups: the directory `<parent>/<id>` in every hierarchy
+/// it uses. `root` is where cgroup filesystems are mounted (a temp dir in
+/// unit tests).
 class ContainerCgroups {
 public:
     ContainerCgroups(std::string root, CgroupMode mode, std::string parent, std::string id);
 
-    // Makes the directories and writes the limits. What was made before a
-    // failure is still removed by remove().
+    /// Makes the directories and writes the limits. What was made before a
+    /// failure is still removed by remove().
     void create(const CgroupLimits& limits);
-    // Moves process `pid` into all of them.
+    /// Moves process `pid` into all of them.
     void add_process(pid_t pid);
-    // How many processes the OOM killer killed in the memory cgroup.
+    /// How many processes the OOM killer killed in the memory cgroup.
     uint64_t oom_kills() const;
-    // Kills what is left and removes every directory we made. Never throws.
+    /// Kills what is left and removes every directory we made. Never throws.
     void remove() noexcept;
 
-    // The container's directory in each hierarchy, e.g.
-    // /sys/fs/cgroup/memory/minidocker/<id>.
+    /// The container's directory in each hierarchy, e.g.\ /sys/fs/cgroup/memory/minidocker/\<id\>.
     const std::vector<std::string>& leaves() const { return leaves_; }
 
 private:
@@ -70,16 +74,16 @@ private:
 
     std::string root_;
     CgroupMode mode_;
-    std::string parent_;  // "minidocker", or --cgroup-parent without leading '/'
+    std::string parent_;  ///< "minidocker", or `--cgroup-parent` without leading '/'
     std::string id_;
-    std::vector<std::string> hierarchies_;  // <root>/memory, <root>/cpu..., or <root>
-    std::vector<std::string> leaves_;       // directories we made, leaves
-    std::vector<std::string> parents_;      // directories we made above them, deepest first
+    std::vector<std::string> hierarchies_;  ///< \<root\>/memory, \<root\>/cpu..., or \<root\>
+    std::vector<std::string> leaves_;       ///< directories we made, leaves
+    std::vector<std::string> parents_;      ///< directories we made above them, deepest first
 };
 
 class Cgroups : public Feature {
 public:
-    // `root`: where the cgroup filesystems are, /sys/fs/cgroup on a real host.
+    /// `root`: where the cgroup filesystems are, /sys/fs/cgroup on a real host.
     explicit Cgroups(std::string root = "/sys/fs/cgroup") : Feature("02 cgroups"), root_(std::move(root)) {}
 
     void add_run_options(CLI::App& run) override;
@@ -89,7 +93,7 @@ public:
     void after_exit(Container& c) override;
     void cleanup(Container& c) noexcept override;
 
-    // The options, checked and converted; throws UsageError. Public for tests.
+    /// The options, checked and converted; throws UsageError. Public for tests.
     CgroupLimits limits(CgroupMode mode) const;
 
 private:
@@ -101,7 +105,7 @@ private:
     std::string pids_limit_;
     std::string cpuset_cpus_;
     std::string cgroup_parent_ = "minidocker";
-    bool new_cgroup_ns_ = false;  // CLONE_NEWCGROUP was asked for (chapter 01's --ns)
+    bool new_cgroup_ns_ = false;  ///< CLONE_NEWCGROUP was asked for (chapter 01's `--ns`)
     std::optional<ContainerCgroups> cgroups_;
 };
 

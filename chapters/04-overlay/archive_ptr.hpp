@@ -1,10 +1,13 @@
-// archive_ptr.hpp - libarchive's handles, owned: freed however a function
-// leaves, as Fd does for file descriptors.
-//
-// Introduced in chapter 04 (layer.cpp); chapter 07's save and load use it.
-//
-//   ReadArchive in{archive_read_new()};
-//   Entry e{archive_entry_new()};
+/// \file
+/// archive_ptr.hpp - libarchive's handles, owned: freed however a function
+/// leaves, as Fd does for file descriptors.
+///
+/// Introduced in chapter 04 (layer.cpp); chapter 07's save and load use it.
+///
+/// \code{.cpp}
+///   ReadArchive in{archive_read_new()};
+///   Entry e{archive_entry_new()};
+/// \endcode
 #pragma once
 
 #include <archive.h>

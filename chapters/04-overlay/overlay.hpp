@@ -1,30 +1,35 @@
-// overlay.hpp - chapter 04's feature: containers start from images.
-//
-// An image is a stack of read-only layers, shared by every container made
-// from it. overlayfs shows the stack as one directory tree: reads fall
-// through to the highest layer that has the file; a write copies the file up
-// into the container's own read-write layer first; a deletion leaves a
-// "whiteout" there. Between the two, the runtime puts the *init layer*: the
-// files every container needs its own copy of (/etc/hostname, /etc/hosts,
-// /etc/resolv.conf) and empty mount points, written before the start.
-//
-//   ch04 run [--name N] [--rm] IMAGE [CMD...]     e.g. run --rm busybox ls /
-//   ch04 images | import TAR|DIR NAME[:TAG] | rmi IMAGE | rm NAME | diff NAME
-//
-// $ROOT/containers/<id>/ holds init/ upper/ work/ merged/ and the container's
-// config.json and state.json; it stays after exit (see `diff`) until `rm`,
-// or goes at once with --rm. The forms of chapters 01-03 still work and use
-// no image: `run -- CMD`, `run --rootfs DIR -- CMD`.
-//
-// Moments (see common/runtime.hpp):
-//   prepare            resolve the image; make the container's directory;
-//                      write the init layer; Container::rootfs = merged/
-//   join               state.json: running, with the pid
-//   setup_before_root  mount the overlay on merged/ (in the container's own
-//                      mount namespace: it goes away with the container)
-//   setup_after_root   cd to the image's WorkingDir
-//   after_exit         state.json: exited, with the exit code
-//   cleanup            with --rm (or when the start failed): remove it all
+/// \file
+/// overlay.hpp - chapter 04's feature: containers start from images.
+///
+/// An image is a stack of read-only layers, shared by every container made
+/// from it. overlayfs shows the stack as one directory tree: reads fall
+/// through to the highest layer that has the file; a write copies the file up
+/// into the container's own read-write layer first; a deletion leaves a
+/// "whiteout" there. Between the two, the runtime puts the *init layer*: the
+/// files every container needs its own copy of (/etc/hostname, /etc/hosts,
+/// /etc/resolv.conf) and empty mount points, written before the start.
+///
+/// \code{.unparsed}
+///   ch04 run [--name N] [--rm] IMAGE [CMD...]     e.g. run --rm busybox ls /
+///   ch04 images | import TAR|DIR NAME[:TAG] | rmi IMAGE | rm NAME | diff NAME
+/// \endcode
+///
+/// $ROOT/containers/\<id\>/ holds init/ upper/ work/ merged/ and the container's
+/// config.json and state.json; it stays after exit (see `diff`) until `rm`,
+/// or goes at once with `--rm`. The forms of chapters 01-03 still work and use
+/// no image: `run -- CMD`, `run --rootfs DIR -- CMD`.
+///
+/// Moments (see common/runtime.hpp):
+/// \code{.unparsed}
+///   prepare            resolve the image; make the container's directory;
+///                      write the init layer; Container::rootfs = merged/
+///   join               state.json: running, with the pid
+///   setup_before_root  mount the overlay on merged/ (in the container's own
+///                      mount namespace: it goes away with the container)
+///   setup_after_root   cd to the image's WorkingDir
+///   after_exit         state.json: exited, with the exit code
+///   cleanup            with --rm (or when the start failed): remove it all
+/// \endcode
 #pragma once
 
 #include <optional>
@@ -36,20 +41,20 @@
 
 namespace minidocker {
 
-// Writes the init layer into the empty directory `dir`.
+/// Writes the init layer into the empty directory `dir`.
 void write_init_layer(const std::string& dir, const std::string& hostname, const std::string& host_resolv_conf);
 
-// The overlayfs mount options. `lowers` top first; all paths as the kernel
-// will resolve them (here: relative to $ROOT). Throws when they do not fit
-// in the one page the kernel copies (too many layers).
+/// The overlayfs mount options. `lowers` top first; all paths as the kernel
+/// will resolve them (here: relative to $ROOT). Throws when they do not fit
+/// in the one page the kernel copies (too many layers).
 std::string overlay_options(const std::vector<std::string>& lowers, const std::string& upper, const std::string& work);
 
-// What `docker diff` shows: each path the container added (A), changed (C)
-// or deleted (D), read from its upper layer. `lowers`: init layer and image
-// layers, top first.
+/// What `docker diff` shows: each path the container added (A), changed (C)
+/// or deleted (D), read from its upper layer. `lowers`: init layer and image
+/// layers, top first.
 struct Change {
-    char kind;         // 'A', 'C' or 'D'
-    std::string path;  // "/etc/hosts"
+    char kind;         ///< 'A', 'C' or 'D'
+    std::string path;  ///< "/etc/hosts"
 };
 std::vector<Change> container_changes(const std::string& upper, const std::vector<std::string>& lowers);
 
@@ -58,7 +63,7 @@ public:
     Overlay() : Feature("04 overlay") {}
 
     void add_run_options(CLI::App& run) override;
-    void add_commands(Runtime& rt) override;  // in image_commands.cpp
+    void add_commands(Runtime& rt) override;  ///< in image_commands.cpp
     void prepare(Container& c) override;
     void join(Container& c) override;
     void setup_before_root(Container& c) override;
@@ -68,14 +73,14 @@ public:
 
 private:
     const Runtime* rt_ = nullptr;
-    std::string name_;          // --name
-    bool auto_remove_ = false;  // --rm
+    std::string name_;          ///< `--name`
+    bool auto_remove_ = false;  ///< `--rm`
 
-    // The container being started, when it comes from an image.
+    /// The container being started, when it comes from an image.
     std::optional<Store> store_;
     ContainerConfig config_;
-    std::string dir_;      // $ROOT/containers/<id>
-    std::string options_;  // for mount("overlay", ...)
+    std::string dir_;      ///< $ROOT/containers/\<id\>
+    std::string options_;  ///< for mount("overlay", ...)
     bool name_taken_ = false;
     bool started_ = false;
 };

@@ -1,27 +1,30 @@
-// terminal.hpp - chapter 06: pseudo-terminals, and copying a container's output.
-//
-// `run -it` and `exec -it` give the command a terminal of its own: a
-// pseudo-terminal pair. The container gets the "slave" end as its stdin,
-// stdout and stderr and as its controlling terminal (so busybox sh has job
-// control, and Ctrl-C becomes SIGINT for the command in the foreground); the
-// runtime keeps the "master" end and copies bytes between it and the user's
-// terminal, which it puts in raw mode so that every key goes through as is.
-//
-//   in the child, inside the container:       (its own /dev/pts, so `tty` says /dev/pts/0)
-//     Pty pty = open_pty(STDIN_FILENO);       // window size copied from ours
-//     become_terminal_session(pty.slave.get());
-//     send_fd(console, pty.master.get());     execvp(...)
-//   in the runtime: Fd master = receive_fd(console);
-//   RawMode raw{STDIN_FILENO};                // until destroyed
-//   Relay relay;
-//   relay.copy(STDIN_FILENO, master.get(), false);
-//   relay.copy(master.get(), STDOUT_FILENO, true);
-//   relay.follow_window_size(STDIN_FILENO, master.get());
-//   relay.start();  ... wait for the command ...  relay.stop();
-//
-// A detached container's monitor uses the same Relay to write what the
-// container prints into its log, one JSON record per line, in the format of
-// Docker's json-file driver: {"log":"hi\n","stream":"stdout","time":"..."}.
+/// \file
+/// terminal.hpp - chapter 06: pseudo-terminals, and copying a container's output.
+///
+/// `run -it` and `exec -it` give the command a terminal of its own: a
+/// pseudo-terminal pair. The container gets the "slave" end as its stdin,
+/// stdout and stderr and as its controlling terminal (so busybox sh has job
+/// control, and Ctrl-C becomes SIGINT for the command in the foreground); the
+/// runtime keeps the "master" end and copies bytes between it and the user's
+/// terminal, which it puts in raw mode so that every key goes through as is.
+///
+/// \code{.cpp}
+///   in the child, inside the container:       (its own /dev/pts, so `tty` says /dev/pts/0)
+///     Pty pty = open_pty(STDIN_FILENO);       // window size copied from ours
+///     become_terminal_session(pty.slave.get());
+///     send_fd(console, pty.master.get());     execvp(...)
+///   in the runtime: Fd master = receive_fd(console);
+///   RawMode raw{STDIN_FILENO};                // until destroyed
+///   Relay relay;
+///   relay.copy(STDIN_FILENO, master.get(), false);
+///   relay.copy(master.get(), STDOUT_FILENO, true);
+///   relay.follow_window_size(STDIN_FILENO, master.get());
+///   relay.start();  ... wait for the command ...  relay.stop();
+/// \endcode
+///
+/// A detached container's monitor uses the same Relay to write what the
+/// container prints into its log, one JSON record per line, in the format of
+/// Docker's json-file driver: {"log":"hi\n","stream":"stdout","time":"..."}.
 #pragma once
 
 #include <termios.h>
@@ -35,25 +38,25 @@
 namespace minidocker {
 
 struct Pty {
-    Fd master;  // ours
-    Fd slave;   // the container's stdin, stdout, stderr and controlling terminal
+    Fd master;  ///< ours
+    Fd slave;   ///< the container's stdin, stdout, stderr and controlling terminal
 };
 
-// A new pseudo-terminal pair from /dev/ptmx. When `size_from` is a
-// terminal, the new one gets its window size (else 24x80).
+/// A new pseudo-terminal pair from /dev/ptmx. When `size_from` is a
+/// terminal, the new one gets its window size (else 24x80).
 Pty open_pty(int size_from = 0);
 
-// One descriptor over a Unix socket (SCM_RIGHTS): how the pty the child
-// made inside the container reaches the runtime outside.
+/// One descriptor over a Unix socket (SCM_RIGHTS): how the pty the child
+/// made inside the container reaches the runtime outside.
 void send_fd(int socket, int fd);
 Fd receive_fd(int socket);
 
-// Child side: a new session whose controlling terminal is `slave`, which
-// also becomes stdin, stdout and stderr.
+/// Child side: a new session whose controlling terminal is `slave`, which
+/// also becomes stdin, stdout and stderr.
 void become_terminal_session(int slave);
 
-// The user's terminal in raw mode while this lives (nothing when `fd` is not
-// a terminal).
+/// The user's terminal in raw mode while this lives (nothing when `fd` is not
+/// a terminal).
 class RawMode {
 public:
     explicit RawMode(int fd);
@@ -67,8 +70,8 @@ private:
     termios saved_{};
 };
 
-// Copies bytes between descriptors on a thread of its own, while the main
-// thread waits for the container. The descriptors stay owned by the caller.
+/// Copies bytes between descriptors on a thread of its own, while the main
+/// thread waits for the container. The descriptors stay owned by the caller.
 class Relay {
 public:
     Relay();
@@ -76,28 +79,28 @@ public:
     Relay(const Relay&) = delete;
     Relay& operator=(const Relay&) = delete;
 
-    // Bytes from `from` to `to`. `drain`: at stop(), first copy what is left.
+    /// Bytes from `from` to `to`. `drain`: at stop(), first copy what is left.
     void copy(int from, int to, bool drain);
-    // Bytes from `from` as JSON lines appended to `log`, tagged with `stream`.
+    /// Bytes from `from` as JSON lines appended to `log`, tagged with `stream`.
     void log(int from, int log, const std::string& stream);
-    // On SIGWINCH, copies the window size of `tty` to `pty`.
+    /// On SIGWINCH, copies the window size of `tty` to `pty`.
     void follow_window_size(int tty, int pty);
 
     void start();
-    // Copies what is still readable from the drained sources, then ends the
-    // thread. Call after the container has exited. Idempotent.
+    /// Copies what is still readable from the drained sources, then ends the
+    /// thread. Call after the container has exited. Idempotent.
     void stop() noexcept;
 
 private:
     struct Route {
         int from;
         int to;
-        std::string stream;  // "" for a plain copy
+        std::string stream;  ///< "" for a plain copy
         bool drain;
         bool open = true;
     };
     void loop();
-    bool pass(Route& r);  // one read and its write(s); false at end of input
+    bool pass(Route& r);  ///< one read and its write(s); false at end of input
 
     std::vector<Route> routes_;
     Fd stop_event_;
@@ -107,12 +110,12 @@ private:
     std::thread thread_;
 };
 
-// The log, read back: each record's text, in order, with its stream.
+/// The log, read back: each record's text, in order, with its stream.
 struct LogRecord {
-    std::string stream;  // "stdout" or "stderr"
+    std::string stream;  ///< "stdout" or "stderr"
     std::string text;
 };
-// Parses complete lines of `data` from `offset` on; advances offset past them.
+/// Parses complete lines of `data` from `offset` on; advances offset past them.
 std::vector<LogRecord> parse_log(const std::string& data, size_t& offset);
 
 }  // namespace minidocker

@@ -1,23 +1,28 @@
-// freezer.hpp - chapter 07: holding every process of a container still.
-//
-// A commit copies files the container may be writing. Frozen, its
-// processes do not run at all (they do not even see a signal), so the copy
-// is of one moment; thawed, they go on as if nothing happened.
-//
-//   cgroup v1 (legacy and hybrid hosts, where the freezer controller is):
-//              chapter 02 does not put containers in the freezer, so the
-//              freeze makes freezer/minidocker/<id>, moves every process of
-//              the container's PID namespace there, writes FROZEN to
-//              freezer.state and waits for it to say so; the thaw moves them
-//              back and removes the cgroup.
-//   cgroup v2 (unified hosts): every cgroup but the root has cgroup.freeze;
-//              write 1 to the container's own and wait until cgroup.events
-//              says "frozen 1".
-//
-//   {
-//       Freezer frozen{init_pid, id};   // throws when it cannot freeze
-//       copy...
-//   }                                   // thawed here, even on a throw
+/// \file
+/// freezer.hpp - chapter 07: holding every process of a container still.
+///
+/// A commit copies files the container may be writing. Frozen, its
+/// processes do not run at all (they do not even see a signal), so the copy
+/// is of one moment; thawed, they go on as if nothing happened.
+///
+/// \code{.unparsed}
+///   cgroup v1 (legacy and hybrid hosts, where the freezer controller is):
+///              chapter 02 does not put containers in the freezer, so the
+///              freeze makes freezer/minidocker/<id>, moves every process of
+///              the container's PID namespace there, writes FROZEN to
+///              freezer.state and waits for it to say so; the thaw moves them
+///              back and removes the cgroup.
+///   cgroup v2 (unified hosts): every cgroup but the root has cgroup.freeze;
+///              write 1 to the container's own and wait until cgroup.events
+///              says "frozen 1".
+/// \endcode
+///
+/// \code{.cpp}
+///   {
+///       Freezer frozen{init_pid, id};   // throws when it cannot freeze
+///       copy...
+///   }                                   // thawed here, even on a throw
+/// \endcode
 #pragma once
 
 #include <sys/types.h>
@@ -27,32 +32,32 @@
 
 namespace minidocker {
 
-// cgroup v2, on one cgroup directory (unit tests use plain files).
+/// cgroup v2, on one cgroup directory (unit tests use plain files).
 void freeze_v2(const std::string& dir);
 void thaw_v2(const std::string& dir);
 
-// cgroup v1, on one freezer cgroup directory.
+/// cgroup v1, on one freezer cgroup directory.
 void freeze_v1(const std::string& dir);
 void thaw_v1(const std::string& dir);
 
-// The processes (host pids) whose PID namespace is `pid`'s: a container's
-// PID 1 and everything in it, exec'd processes included.
+/// The processes (host pids) whose PID namespace is `pid`'s: a container's
+/// PID 1 and everything in it, exec'd processes included.
 std::vector<pid_t> processes_in_pid_namespace_of(pid_t pid);
 
 class Freezer {
 public:
-    // Freezes the container whose PID 1 is `init_pid` and whose id is `id`.
+    /// Freezes the container whose PID 1 is `init_pid` and whose id is `id`.
     Freezer(pid_t init_pid, const std::string& id);
-    ~Freezer();  // thaws
+    ~Freezer();  ///< thaws
     Freezer(const Freezer&) = delete;
     Freezer& operator=(const Freezer&) = delete;
 
 private:
     void thaw() noexcept;
 
-    std::string v2_dir_;   // the container's own v2 cgroup, or ""
-    std::string v1_dir_;   // the freezer cgroup made for the commit, or ""
-    std::string v1_home_;  // the freezer cgroup its processes came from
+    std::string v2_dir_;   ///< the container's own v2 cgroup, or ""
+    std::string v1_dir_;   ///< the freezer cgroup made for the commit, or ""
+    std::string v1_home_;  ///< the freezer cgroup its processes came from
 };
 
 }  // namespace minidocker
