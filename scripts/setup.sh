@@ -23,7 +23,7 @@ packages=(
   # images are made from the host's static busybox
   busybox-static
   # test peers: nsenter, lsns, unshare; ip; the other runtimes; benchmarks
-  util-linux procps iproute2 crun runc umoci skopeo hyperfine tmux
+  util-linux procps iproute2 crun runc umoci skopeo hyperfine tmux jq
   # the code habits: formatting and lint
   clang-format clang-tidy
 )
