@@ -112,12 +112,20 @@ if $hybrid; then
 fi
 cd "\$1" && exec crun run "bench-crun-\$\$"
 EOF
+# What the wrapper itself costs, so a reader can take it off crun's time.
+cat > "$work/crun-wrapper" << EOF
+#!/bin/sh
+if $hybrid; then
+  exec unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified && exec true'
+fi
+exec true
+EOF
 cat > "$work/runc-run" << 'EOF'
 #!/bin/sh
 # runc-run BUNDLE
 cd "$1" && exec runc run "bench-runc-$$"
 EOF
-chmod +x "$work/crun-run" "$work/runc-run"
+chmod +x "$work/crun-run" "$work/crun-wrapper" "$work/runc-run"
 
 # ------------------------------------------------------------ measuring
 # hyperfine writes JSON; group() turns it into Markdown rows.
@@ -180,12 +188,14 @@ bench -w 5 -r "$runs_start" --export-json "$export_dir/start.json" -- \
   "$md run --rm ${limits[*]} busybox true" \
   "$work/crun-run $bundle" \
   "$work/runc-run $bundle" \
-  "unshare --mount --uts --ipc --pid --net --cgroup --fork true"
+  "unshare --mount --uts --ipc --pid --net --cgroup --fork true" \
+  "$work/crun-wrapper"
 group "Start to exit of /bin/true, full isolation" "$export_dir/start.json" ms \
   "\`minidocker run --rm -m 64m --pids-limit 1024 --cpus 1 busybox true\`" \
   "\`crun run\` (same namespaces and limits)" \
   "\`runc run\` (same namespaces and limits)" \
-  "floor: \`unshare --mount --uts --ipc --pid --net --cgroup --fork true\`"
+  "floor: \`unshare --mount --uts --ipc --pid --net --cgroup --fork true\`" \
+  "crun's wrapper alone (the mount namespace that hides cgroup2, without crun)"
 
 bench -w 5 -r "$runs_start" --export-json "$export_dir/start-host.json" -- \
   "$md run --rm --net host ${limits[*]} busybox true" \
