@@ -64,6 +64,7 @@ cleanup() {
     runc delete -f "$id" > /dev/null 2>&1
   done
   "$md" ps -aq 2> /dev/null | xargs -r "$md" rm -f > /dev/null 2>&1
+  umount "$work/tmpfs" 2> /dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -182,6 +183,12 @@ bench() {
   hyperfine -N --style none "${opts[@]}" "$@" > /dev/null
 }
 
+# The same start with the state directory in memory: what the container's
+# files on disk (its directories, init layer, state) cost.
+mkdir -p "$work/tmpfs"
+mount -t tmpfs -o size=256m minidocker-bench "$work/tmpfs"
+env MINIDOCKER_ROOT="$work/tmpfs/root" "$md" run --rm busybox true
+
 echo "bench.sh: 1. start-to-exit of /bin/true (${runs_start} runs each)"
 limits=(-m 64m --pids-limit 1024 --cpus 1)
 bench -w 5 -r "$runs_start" --export-json "$export_dir/start.json" -- \
@@ -189,13 +196,15 @@ bench -w 5 -r "$runs_start" --export-json "$export_dir/start.json" -- \
   "$work/crun-run $bundle" \
   "$work/runc-run $bundle" \
   "unshare --mount --uts --ipc --pid --net --cgroup --fork true" \
-  "$work/crun-wrapper"
+  "$work/crun-wrapper" \
+  "env MINIDOCKER_ROOT=$work/tmpfs/root $md run --rm ${limits[*]} busybox true"
 group "Start to exit of /bin/true, full isolation" "$export_dir/start.json" ms \
   "\`minidocker run --rm -m 64m --pids-limit 1024 --cpus 1 busybox true\`" \
   "\`crun run\` (same namespaces and limits)" \
   "\`runc run\` (same namespaces and limits)" \
   "floor: \`unshare --mount --uts --ipc --pid --net --cgroup --fork true\`" \
-  "crun's wrapper alone (the mount namespace that hides cgroup2, without crun)"
+  "crun's wrapper alone (the mount namespace that hides cgroup2, without crun)" \
+  "the same \`minidocker run --rm\`, with its state on a tmpfs instead of $(stat -fc %T "$work")"
 
 bench -w 5 -r "$runs_start" --export-json "$export_dir/start-host.json" -- \
   "$md run --rm --net host ${limits[*]} busybox true" \
