@@ -273,6 +273,8 @@ void Overlay::prepare(Container& c) {
     config_.created = now_rfc3339();
     config_.auto_remove = auto_remove_;
 
+    // A bad or taken name is refused before anything is made.
+    store_->check_name(config_.name);
     dir_ = store_->container_dir(c.id);
     check(::mkdir(dir_.c_str(), 0700), fmt::format("mkdir(\"{}\")", dir_));
     store_->reserve_name(config_.name, c.id);

@@ -477,7 +477,9 @@ std::string Store::container_id(const std::string& name_or_id) const {
     throw UsageError(fmt::format("No such container: {}", name_or_id));
 }
 
-void Store::reserve_name(const std::string& name, const std::string& id) const {
+namespace {
+
+void check_name_syntax(const std::string& name) {
     bool ok = !name.empty() && name.size() <= 128 && std::isalnum(static_cast<unsigned char>(name[0])) &&
               std::all_of(name.begin(), name.end(), [](char ch) {
                   return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
@@ -485,6 +487,28 @@ void Store::reserve_name(const std::string& name, const std::string& id) const {
     if (!ok) {
         throw UsageError(fmt::format("invalid container name \"{}\": use letters, digits, '.', '_', '-'", name));
     }
+}
+
+[[noreturn]] void throw_name_in_use(const std::string& name, const std::string& owner) {
+    throw UsageError(fmt::format(
+        "the container name \"{}\" is already in use by container {}: remove it (rm {}) or pick another name", name,
+        owner.substr(0, 12), name));
+}
+
+}  // namespace
+
+void Store::check_name(const std::string& name) const {
+    check_name_syntax(name);
+    char target[PATH_MAX];
+    ssize_t n = ::readlink((root_ + "/names/" + name).c_str(), target, sizeof target - 1);
+    std::string owner = n > 0 ? std::string(target, static_cast<size_t>(n)) : "";
+    if (!owner.empty() && fs::exists(container_dir(owner))) {
+        throw_name_in_use(name, owner);
+    }
+}
+
+void Store::reserve_name(const std::string& name, const std::string& id) const {
+    check_name_syntax(name);
     std::string link = root_ + "/names/" + name;
     for (int attempt = 0; attempt < 2; ++attempt) {
         // symlink() either creates the name or fails with EEXIST, atomically:
@@ -499,9 +523,7 @@ void Store::reserve_name(const std::string& name, const std::string& id) const {
         ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
         std::string owner = n > 0 ? std::string(target, static_cast<size_t>(n)) : "";
         if (!owner.empty() && fs::exists(container_dir(owner))) {
-            throw UsageError(fmt::format(
-                "the container name \"{}\" is already in use by container {}: remove it (rm {}) or pick another name",
-                name, owner.substr(0, 12), name));
+            throw_name_in_use(name, owner);
         }
         ::unlink(link.c_str());  // left behind by a runtime that died: take it
     }

@@ -151,6 +151,9 @@ public:
     /// Takes the name for the container `id`; throws UsageError when another
     /// container has it (two runtimes racing for a name: one wins).
     void reserve_name(const std::string& name, const std::string& id) const;
+    /// What reserve_name() would refuse (an invalid name, or one a container
+    /// has), checked before anything is made; the race is reserve_name()'s.
+    void check_name(const std::string& name) const;
     void release_name(const std::string& name) const;
 
     ContainerConfig container_config(const std::string& id) const;

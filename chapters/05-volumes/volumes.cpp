@@ -264,6 +264,14 @@ void Volumes::add_run_options(CLI::App& run) {
         ->allow_extra_args(false);  // one value per -v, as in `-v A:B IMAGE CMD`
 }
 
+// Every -v is parsed before any feature makes anything (chapter 04's
+// prepare() makes the container's directory): a bad -v changes nothing.
+void Volumes::begin(Container& /*c*/) {
+    for (const std::string& arg : args_) {
+        parse_volume(arg);
+    }
+}
+
 //! [ch05-prepare]
 void Volumes::prepare(Container& c) {
     if (args_.empty()) {

@@ -66,6 +66,7 @@ public:
 
     void add_run_options(CLI::App& run) override;
     void add_commands(Runtime& rt) override;  ///< in volume_commands.cpp
+    void begin(Container& c) override;
     void prepare(Container& c) override;
     void setup_before_root(Container& c) override;
     void cleanup(Container& c) noexcept override;

@@ -353,33 +353,51 @@ void copy_entry(archive* in, const std::string& what, const std::string& file, c
 }
 //! [ch07-verify-blob]
 
-// Reads the outer tar (plain or compressed) at `path` into `dir`: the
-// layout's own files, each blob checked. Nothing of it is in the store yet.
-void unpack_layout(const std::string& path, const std::string& what, const std::string& dir) {
-    ReadArchive in{archive_read_new()};
-    archive_read_support_format_tar(in.get());
-    archive_read_support_filter_all(in.get());  // .gz, .zst, .xz ...
-    if (archive_read_open_filename(in.get(), path == "-" ? nullptr : path.c_str(), 65536) != ARCHIVE_OK) {
-        throw UsageError(fmt::format("{}: {}", what, archive_error_string(in.get())));
+// The next entry of `in` (nullptr at its end).
+archive_entry* next_entry(archive* in, const std::string& what) {
+    archive_entry* entry = nullptr;
+    int rc = archive_read_next_header(in, &entry);
+    if (rc == ARCHIVE_EOF) {
+        return nullptr;
     }
+    if (rc < ARCHIVE_WARN) {
+        throw UsageError(fmt::format("{}: {}", what, archive_error_string(in)));
+    }
+    return entry;
+}
+
+// An archive opened, its first entry read (nullptr: it is empty).
+struct OpenArchive {
+    ReadArchive in;
+    archive_entry* first = nullptr;
+};
+
+// Opens `path` ("-": standard input) and reads its first entry, before the
+// store is touched: a file that is missing or is not a tar changes nothing.
+OpenArchive open_layout(const std::string& path, const std::string& what) {
+    OpenArchive a{ReadArchive{archive_read_new()}};
+    archive_read_support_format_tar(a.in.get());
+    archive_read_support_filter_all(a.in.get());  // .gz, .zst, .xz ...
+    if (archive_read_open_filename(a.in.get(), path == "-" ? nullptr : path.c_str(), 65536) != ARCHIVE_OK) {
+        throw UsageError(fmt::format("{}: {}", what, archive_error_string(a.in.get())));
+    }
+    a.first = next_entry(a.in.get(), what);
+    return a;
+}
+
+// Reads the rest of the outer tar (plain or compressed) into `dir`: the
+// layout's own files, each blob checked. Nothing of it is in the store yet.
+void unpack_layout(OpenArchive& a, const std::string& what, const std::string& dir) {
     make_dirs(dir + "/blobs/sha256");
     int blobs = 0;
-    for (;;) {
-        archive_entry* entry = nullptr;
-        int rc = archive_read_next_header(in.get(), &entry);
-        if (rc == ARCHIVE_EOF) {
-            break;
-        }
-        if (rc < ARCHIVE_WARN) {
-            throw UsageError(fmt::format("{}: {}", what, archive_error_string(in.get())));
-        }
+    for (archive_entry* entry = a.first; entry != nullptr; entry = next_entry(a.in.get(), what)) {
         std::vector<std::string> parts = entry_parts(what, entry);
         std::string file = archive_entry_filetype(entry) == AE_IFREG ? layout_file(parts) : "";
         if (file.empty()) {
             continue;  // libarchive skips the data of an entry not read
         }
         bool is_blob = parts[0] == "blobs";
-        copy_entry(in.get(), what, join_path(dir, file), is_blob ? parts[2] : "");
+        copy_entry(a.in.get(), what, join_path(dir, file), is_blob ? parts[2] : "");
         blobs += is_blob ? 1 : 0;
     }
     trace::step(fmt::format("read {}: {} blobs, each digest checked", what, blobs));
@@ -725,13 +743,14 @@ void save_archive(const Store& store, const std::vector<Image>& images, const st
 
 std::vector<Image> load_archive(const Store& store, const std::string& path, const std::string& default_name) {
     std::string what = path == "-" ? "standard input" : path;
+    OpenArchive archive = open_layout(path, what);
     ScratchDir scratch(store);
     Layout layout{what, scratch.path()};
     std::vector<Found> found;
     try {
         // 1. The archive's files into the scratch dir, every blob checked;
         //    then which images it holds, every blob they need present.
-        unpack_layout(path, what, scratch.path());
+        unpack_layout(archive, what, scratch.path());
         nlohmann::json index = layout.read_json(scratch.path() + "/index.json", "index.json");
         for (const nlohmann::json& desc : index.at("manifests")) {
             if (is_for_this_platform(desc)) {
