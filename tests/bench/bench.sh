@@ -20,9 +20,9 @@
 # Peers run on the same files: the OCI bundle's rootfs is a copy of the
 # busybox image's one layer, with the same namespaces and limits in its
 # config.json. crun 1.8 refuses a hybrid cgroup host (cgroup v1 controllers
-# plus a cgroup2 mount at /sys/fs/cgroup/unified), so on such a host it runs
-# in a private mount namespace in which that mount is hidden: it then sees
-# cgroup v1 alone. The results page says so.
+# plus a cgroup2 mount at /sys/fs/cgroup/unified), so on such a host the
+# start groups run, every command alike, in a private mount namespace in
+# which that mount is hidden: all see cgroup v1 alone. The results page says so.
 #
 # Results: a Markdown table per group (median, spread as min-max, ratio of
 # ours to each peer), written to RESULTS.md (default tests/bench/results.md,
@@ -104,29 +104,25 @@ hybrid=false
 if [ "$(stat -fc %T /sys/fs/cgroup/unified 2> /dev/null)" = cgroup2fs ]; then
   hybrid=true
 fi
-# crun, hidden from the hybrid host's cgroup2 mount when there is one.
-cat > "$work/crun-run" << EOF
-#!/bin/sh
-# crun-run BUNDLE: crun run, on a hybrid host in a mount namespace without /sys/fs/cgroup/unified
+# crun 1.8 refuses a hybrid host. Rather than wrap crun alone (a wrapper
+# that would count in its time), the start groups run all their commands in
+# one private mount namespace in which the cgroup2 mount is hidden: every
+# runtime there sees, and uses, cgroup v1 alone.
+v1_view=()
 if $hybrid; then
-  exec unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified && cd "\$1" && exec crun run "bench-crun-\$\$"' sh "\$1"
+  v1_view=(unshare --mount --propagation private sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh)
 fi
-cd "\$1" && exec crun run "bench-crun-\$\$"
-EOF
-# What the wrapper itself costs, so a reader can take it off crun's time.
-cat > "$work/crun-wrapper" << EOF
+cat > "$work/crun-run" << 'EOF'
 #!/bin/sh
-if $hybrid; then
-  exec unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified && exec true'
-fi
-exec true
+# crun-run BUNDLE
+cd "$1" && exec crun run "bench-crun-$$"
 EOF
 cat > "$work/runc-run" << 'EOF'
 #!/bin/sh
 # runc-run BUNDLE
 cd "$1" && exec runc run "bench-runc-$$"
 EOF
-chmod +x "$work/crun-run" "$work/crun-wrapper" "$work/runc-run"
+chmod +x "$work/crun-run" "$work/runc-run"
 
 # ------------------------------------------------------------ measuring
 # hyperfine writes JSON; group() turns it into Markdown rows.
@@ -163,10 +159,15 @@ group() {
   } >> "$work/tables.md"
 }
 
-# bench CMD...: hyperfine, after running each command once, so that a
-# command that fails says why (hyperfine alone only says "non-zero exit").
+# bench [--v1-view] HYPERFINE_OPTION... -- CMD...: hyperfine, after running
+# each command once, so that a command that fails says why (hyperfine alone
+# only says "non-zero exit"). --v1-view: all of it in v1_view (see above).
 bench() {
-  local -a opts=()
+  local -a opts=() view=()
+  if [ "$1" = --v1-view ]; then
+    view=("${v1_view[@]}")
+    shift
+  fi
   while [ "${1:-}" != "--" ]; do
     opts+=("$1")
     shift
@@ -174,13 +175,13 @@ bench() {
   shift
   local cmd output
   for cmd in "$@"; do
-    if ! output=$(sh -c "$cmd" 2>&1 < /dev/null); then
+    if ! output=$("${view[@]}" sh -c "$cmd" 2>&1 < /dev/null); then
       echo "bench.sh: this command fails, so it cannot be measured: $cmd" >&2
       echo "$output" | tail -5 >&2
       exit 1
     fi
   done
-  hyperfine -N --style none "${opts[@]}" "$@" > /dev/null
+  "${view[@]}" hyperfine -N --style none "${opts[@]}" "$@" > /dev/null
 }
 
 # The same start with the state directory in memory: what the container's
@@ -191,22 +192,20 @@ env MINIDOCKER_ROOT="$work/tmpfs/root" "$md" run --rm busybox true
 
 echo "bench.sh: 1. start-to-exit of /bin/true (${runs_start} runs each)"
 limits=(-m 64m --pids-limit 1024 --cpus 1)
-bench -w 5 -r "$runs_start" --export-json "$export_dir/start.json" -- \
+bench --v1-view -w 5 -r "$runs_start" --export-json "$export_dir/start.json" -- \
   "$md run --rm ${limits[*]} busybox true" \
   "$work/crun-run $bundle" \
   "$work/runc-run $bundle" \
   "unshare --mount --uts --ipc --pid --net --cgroup --fork true" \
-  "$work/crun-wrapper" \
   "env MINIDOCKER_ROOT=$work/tmpfs/root $md run --rm ${limits[*]} busybox true"
 group "Start to exit of /bin/true, full isolation" "$export_dir/start.json" ms \
   "\`minidocker run --rm -m 64m --pids-limit 1024 --cpus 1 busybox true\`" \
   "\`crun run\` (same namespaces and limits)" \
   "\`runc run\` (same namespaces and limits)" \
   "floor: \`unshare --mount --uts --ipc --pid --net --cgroup --fork true\`" \
-  "crun's wrapper alone (the mount namespace that hides cgroup2, without crun)" \
-  "the same \`minidocker run --rm\`, with its state on a tmpfs instead of $(stat -fc %T "$work")"
+  "the same \`minidocker run --rm\`, with its state on a tmpfs instead of $(findmnt -no FSTYPE -T "$work")"
 
-bench -w 5 -r "$runs_start" --export-json "$export_dir/start-host.json" -- \
+bench --v1-view -w 5 -r "$runs_start" --export-json "$export_dir/start-host.json" -- \
   "$md run --rm --net host ${limits[*]} busybox true" \
   "$work/crun-run $work/bundle-host" \
   "$work/runc-run $work/bundle-host" \
@@ -307,8 +306,9 @@ t3=$(date +%s.%N)
   echo "$(crun --version | head -1), $(runc --version | head -1), $(hyperfine --version)."
   if $hybrid; then
     echo "The host's cgroups are hybrid (v1 controllers, an empty cgroup2 tree at"
-    echo "\`/sys/fs/cgroup/unified\`): crun refuses that layout, so it ran in a private"
-    echo "mount namespace with that mount hidden, and used cgroup v1 like the others."
+    echo "\`/sys/fs/cgroup/unified\`). crun refuses that layout, so the two start groups"
+    echo "ran, all their commands alike, in a private mount namespace with that mount"
+    echo "hidden: every runtime there used cgroup v1 alone."
   fi
   echo "A ratio below 1 means minidocker took less time."
   cat "$work/tables.md"
