@@ -61,16 +61,9 @@ die() {
   exit 2
 }
 
-shopt -s nullglob
-exercise_dirs=("$repo"/exercises/"$nn"-*/)
-chapter_dirs=("$repo"/chapters/"$nn"-*/)
-shopt -u nullglob
-[ ${#exercise_dirs[@]} -eq 1 ] || die "expected one folder exercises/$nn-*, found ${#exercise_dirs[@]}"
-[ ${#chapter_dirs[@]} -eq 1 ] || die "expected one folder chapters/$nn-*, found ${#chapter_dirs[@]}"
-exercise_dir=${exercise_dirs[0]%/}
-chapter_dir=${chapter_dirs[0]%/}
-skeleton_dir=$exercise_dir/skeleton
-readme=$exercise_dir/README.md
+# shellcheck source=exercises/lib.sh
+. "$repo/exercises/lib.sh"
+find_exercise "$nn"
 [ -f "$readme" ] || die "no $readme"
 
 skeleton_files=()

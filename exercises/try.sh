@@ -54,12 +54,9 @@ chapter=ch$nn
 build_dir=$(realpath -m "${build_dir:-$repo/build-ex$nn}")
 logs=$build_dir/try-logs
 
-shopt -s nullglob
-exercise_dirs=("$repo"/exercises/"$nn"-*/)
-shopt -u nullglob
-[ ${#exercise_dirs[@]} -eq 1 ] || die "no exercise $nn (expected one folder exercises/$nn-*)"
-exercise_dir=${exercise_dirs[0]%/}
-readme=$exercise_dir/README.md
+# shellcheck source=exercises/lib.sh
+. "$repo/exercises/lib.sh"
+find_exercise "$nn"
 features=()
 for f in "$exercise_dir"/skeleton/*; do
   [ -f "$f" ] && features+=("$(basename "$f")")
