@@ -32,4 +32,14 @@ ctest --test-dir build-asan -L unit --output-on-failure
 echo "== tests"
 # As root nothing may be skipped: the harness fails a test that would skip.
 export MINIDOCKER_NO_SKIP=1
+rm -rf build/counts  # the suites' counts (issue 13), printed once all have run
+print_counts() {
+  echo "== counts"
+  if compgen -G "build/counts/*.txt" > /dev/null; then
+    sort build/counts/*.txt
+  else
+    echo "(no counts were recorded)"
+  fi
+}
+trap print_counts EXIT
 ctest --test-dir build -j2 --output-on-failure --timeout 900

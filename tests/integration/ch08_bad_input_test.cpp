@@ -336,6 +336,8 @@ TEST(Ch08BadInput, EveryRowIsRefusedCleanlyAndChangesNothing) {
     // Issue 13 wants the counts at the end of the suite.
     std::printf("bad input: %zu command lines tried, %d refused cleanly, %d changed the disk (%.1f s)\n", rows.size(),
                 refused, changed_disk, now() - started);
+    record_count("bad command lines tried", static_cast<long>(rows.size()));
+    record_count("bad command lines that changed the disk", changed_disk);
     EXPECT_EQ(refused, static_cast<int>(rows.size()));
     EXPECT_EQ(changed_disk, 0);
 }

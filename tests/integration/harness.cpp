@@ -89,6 +89,16 @@ const std::string& probe_path() { return probe; }
 const std::string& rootfs_path() { return rootfs; }
 const std::string& state_root() { return current_root; }
 
+void record_count(const std::string& what, long n) {
+    // The build tree is the rootfs's parent (build/rootfs, build/bin/chNN).
+    fs::path dir = fs::path(rootfs).parent_path() / "counts";
+    fs::create_directories(dir);
+    const testing::TestInfo* test = testing::UnitTest::GetInstance()->current_test_info();
+    std::string suite = test != nullptr ? test->test_suite_name() : "?";
+    std::string name = fs::path(binary_path).filename();
+    std::ofstream(dir / (name + ".txt"), std::ios::app) << suite << "@" << name << ": " << what << " = " << n << "\n";
+}
+
 std::string chapter_of_binary() {
     std::string name = fs::path(binary_path).filename();
     if (name == "minidocker") {

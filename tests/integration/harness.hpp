@@ -115,6 +115,11 @@ std::string run_detached(const std::vector<std::string>& args);
 // the image `name` (chapter 04 on).
 void import_probe_image(const std::string& name);
 
+// Issue 13's counts ("cycles run", "leaks found", ...): appends the line
+// "SUITE@BINARY: WHAT = N" to counts/BINARY.txt in the build tree, which
+// scripts/test.sh prints after the whole suite has run.
+void record_count(const std::string& what, long n);
+
 std::string read_file(const std::string& path);
 std::string ns_link(const std::string& pid, const std::string& type);  // readlink /proc/PID/ns/TYPE
 std::string trim(const std::string& s);
