@@ -56,6 +56,13 @@ public:
     /// Parent: waits until the child either execs (nullopt) or reports.
     std::optional<ChildFailure> wait_for_exec();
 
+    /// The init of `run --init` is neither end: it closes its copies, so the
+    /// parent hears only the command's execve (or its report).
+    void close() {
+        parent_end_.reset();
+        child_end_.reset();
+    }
+
 private:
     Fd parent_end_;
     Fd child_end_;

@@ -15,6 +15,7 @@
 
 #include "doctor.hpp"
 #include "error.hpp"
+#include "guard.hpp"
 #include "process.hpp"
 #include "trace.hpp"
 
@@ -54,6 +55,7 @@ Runtime::Runtime(std::string chapter, std::string topic)
     run_->positionals_at_end();
     run_->set_help_flag("--help", "Print this help and exit");  // -h is --hostname, as in Docker
     run_->add_option("command", spec_.command, "The command and its arguments")->required();
+    run_->add_flag("--init", spec_.init, "Run an init as PID 1 that forwards signals and reaps zombies");
 
     // Every chapter can check the machine for what the course needs.
     add_command("doctor", "Check this machine for what the course needs, and say how to fix what is missing",
@@ -121,6 +123,11 @@ int Runtime::main(int argc, char** argv) {
 
 int Runtime::run_container(Container& c) {
     trace::Owner owner("01 run");
+    if (c.init) {
+        // The init is this program, running inside the container for as
+        // long as it does: from a view of our binary nothing can write to.
+        run_from_read_only_binary();
+    }
     c.id = random_id();
     c.hostname = c.id.substr(0, 12);
     c.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"};
@@ -207,6 +214,23 @@ void Runtime::child(Container& c, SyncChannel& channel, const SignalForwarder& s
         for (auto& f : features_) {
             trace::Owner o(f->tag());
             f->setup_after_root(c);
+        }
+
+        if (c.init) {
+            // --init: we stay PID 1 and the user's command is our child. Every
+            // signal blocked first, so none is lost before be_init() waits.
+            sigset_t all;
+            sigfillset(&all);
+            sigprocmask(SIG_BLOCK, &all, nullptr);
+            pid_t command = ::fork();
+            if (command < 0) {
+                throw_errno("fork() the command under --init");
+            }
+            if (command > 0) {
+                trace::step(fmt::format("fork() = {}: --init, we stay PID 1, forward signals and reap", command));
+                channel.close();
+                be_init(command);  // never returns
+            }
         }
 
         //! [ch01-exec]

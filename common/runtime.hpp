@@ -55,6 +55,7 @@ struct Container {
     std::string hostname;                   ///< for the UTS namespace
     std::string rootfs;                     ///< the root filesystem (chapter 03 on); empty: the host's
     unsigned long clone_flags = 0;          ///< CLONE_NEW* flags for clone()
+    bool init = false;                      ///< --init: the runtime stays PID 1, the command is its child
     pid_t pid = -1;                         ///< the container's PID 1, as the host sees it
     int exit_code = -1;                     ///< after wait: Docker-style exit code
     bool oom_killed = false;                ///< after exit: the OOM killer killed a process of it

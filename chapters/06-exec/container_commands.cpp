@@ -31,6 +31,7 @@
 
 #include "error.hpp"
 #include "exec.hpp"
+#include "guard.hpp"
 #include "ns_inspector.hpp"
 #include "state.hpp"
 #include "template.hpp"
@@ -333,6 +334,12 @@ void Exec::add_commands(Runtime& rt) {
     auto request = std::make_shared<ExecRequest>();
     auto exec_name = std::make_shared<std::string>();
     CLI::App* exec = rt.add_command("exec", "Run a command in a running container", [&rt, request, exec_name] {
+        // Until its execve the command is this very program, inside the
+        // container: run it from a view of our binary nothing can write to.
+        {
+            trace::Owner owner("06 exec");
+            run_from_read_only_binary();
+        }
         Store store{rt.root_dir()};
         ContainerView v = load_container(store, store.container_id(*exec_name));
         if (!v.running) {

@@ -21,6 +21,7 @@
 #include <sstream>
 
 #include "error.hpp"
+#include "guard.hpp"
 #include "layer.hpp"
 #include "state.hpp"
 #include "trace.hpp"
@@ -381,7 +382,8 @@ void Overlay::setup_after_root(Container& /*c*/) {
         return;
     }
     make_dirs(config_.working_dir);
-    check(::chdir(config_.working_dir.c_str()), fmt::format("chdir(\"{}\")", config_.working_dir));
+    // Refuses an image's WorkingDir outside the container (/proc/self/fd/N).
+    chdir_inside(config_.working_dir);
 }
 
 void Overlay::after_exit(Container& c) {

@@ -27,6 +27,7 @@
 #include <sstream>
 
 #include "error.hpp"
+#include "guard.hpp"
 #include "process.hpp"
 #include "state.hpp"
 #include "trace.hpp"
@@ -331,7 +332,8 @@ int exec_in_container(const ContainerView& view, const ExecRequest& request) {
             std::string dir = !request.working_dir.empty()       ? request.working_dir
                               : !view.config.working_dir.empty() ? view.config.working_dir
                                                                  : "/";
-            check(::chdir(dir.c_str()), fmt::format("chdir(\"{}\")", dir));
+            // Refuses a directory outside the container (-w /proc/self/fd/N).
+            chdir_inside(dir);
             std::vector<std::string> env = view.config.env;
             if (request.tty &&
                 std::none_of(env.begin(), env.end(), [](auto& kv) { return kv.rfind("TERM=", 0) == 0; })) {
