@@ -69,6 +69,7 @@ void run_from_read_only_binary() {
         // We did re-execute, and still run from something writable: do not loop.
         throw UsageError("cannot run from a read-only view of the runtime's binary (open_tree, mount_setattr)");
     }
+    //! [guard-read-only]
     // A new mount of just our binary, attached to no namespace: nobody can
     // reach it by a path, and it goes away with the last user.
     Fd tree(
@@ -83,6 +84,7 @@ void run_from_read_only_binary() {
     attr.attr_set = MOUNT_ATTR_RDONLY;
     check(static_cast<int>(::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr)),
           fmt::format("mount_setattr({}, \"\", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY)", tree.get()));
+    //! [guard-read-only]
     std::vector<std::string> args = own_argv();
     std::vector<char*> argv;
     argv.reserve(args.size() + 1);
@@ -99,6 +101,7 @@ void run_from_read_only_binary() {
     throw_errno(fmt::format("execveat({}, \"\", AT_EMPTY_PATH)", tree.get()));
 }
 
+//! [guard-chdir]
 void chdir_inside(const std::string& dir) {
     check(::chdir(dir.c_str()), fmt::format("chdir(\"{}\")", dir));
     // Through a descriptor of a host directory (-w /proc/self/fd/N), chdir()
@@ -112,6 +115,7 @@ void chdir_inside(const std::string& dir) {
         throw_errno("getcwd()");
     }
 }
+//! [guard-chdir]
 
 void be_init(pid_t child) {
     // Every signal waits in the queue for sigwaitinfo() below. (Blocked, they
@@ -121,6 +125,7 @@ void be_init(pid_t child) {
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, nullptr);
     int child_status = -1;
+    //! [guard-init]
     for (;;) {
         siginfo_t info{};
         int sig = ::sigwaitinfo(&all, &info);
@@ -145,6 +150,7 @@ void be_init(pid_t child) {
             ::_exit(exit_code_from_status(child_status));
         }
     }
+    //! [guard-init]
 }
 
 }  // namespace minidocker
