@@ -173,6 +173,12 @@ Store::Store(const std::string& root) {
     ::umask(022);
     for (const char* sub : {"layers", "l", "images", "containers", "names", "tmp"}) {
         make_dirs(root + "/" + sub);
+        // Root's alone: a layer may hold a set-uid program or a device node
+        // that only a container should reach, never a user of the host
+        // (Docker's CVE-2021-41091).
+        if (::chmod((root + "/" + sub).c_str(), 0700) != 0) {
+            throw_errno(fmt::format("chmod(\"{}/{}\", 0700)", root, sub));
+        }
     }
     char real[PATH_MAX];
     if (::realpath(root.c_str(), real) == nullptr) {

@@ -29,7 +29,13 @@ bool valid_volume_name(const std::string& name) {
            });
 }
 
-VolumeStore::VolumeStore(const std::string& root) : root_(Store(root).root()) { make_dirs(root_ + "/volumes"); }
+VolumeStore::VolumeStore(const std::string& root) : root_(Store(root).root()) {
+    make_dirs(root_ + "/volumes");
+    // Root's alone, as the layers: a volume may hold a container's set-uid files.
+    if (::chmod((root_ + "/volumes").c_str(), 0700) != 0) {
+        throw_errno(fmt::format("chmod(\"{}/volumes\", 0700)", root_));
+    }
+}
 
 bool VolumeStore::create(const std::string& name, bool anonymous) const {
     if (!valid_volume_name(name)) {

@@ -81,7 +81,14 @@ int open_in_root(int root_fd, const std::string& path, int flags) {
     struct open_how how {};
     how.flags = static_cast<unsigned long long>(flags | O_CLOEXEC);
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
-    return static_cast<int>(::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how));
+    // EAGAIN: a rename somewhere under root_fd raced with the walk, and
+    // the kernel could not prove ".." stayed inside. Walk again.
+    int fd;
+    int tries = 0;
+    do {
+        fd = static_cast<int>(::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how));
+    } while (fd < 0 && errno == EAGAIN && ++tries < 100);
+    return fd;
 }
 
 [[noreturn]] void refuse(const std::string& path, const std::string& why) {

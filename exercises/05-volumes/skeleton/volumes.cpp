@@ -80,7 +80,14 @@ int open_in_root(int root_fd, const std::string& path, int flags) {
     //   the throw below: without the flag, open_volume_target() would make
     //   its directories on the host.
     throw UsageError("TODO(05.2): no RESOLVE_* flag yet, so paths in the rootfs would be resolved on the host");
-    return static_cast<int>(::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how));
+    // EAGAIN: a rename somewhere under root_fd raced with the walk, and
+    // the kernel could not prove ".." stayed inside. Walk again.
+    int fd;
+    int tries = 0;
+    do {
+        fd = static_cast<int>(::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how));
+    } while (fd < 0 && errno == EAGAIN && ++tries < 100);
+    return fd;
 }
 
 //! [ch05-target]
@@ -264,10 +271,12 @@ void copy_tree(int from, int to) {
                 throw_errno(fmt::format("mknod(\"{}\")", name));
             }
         }
-        // Owner, then mode (chown clears set-uid bits), then times.
+        // Owner, then mode (chown clears set-uid bits), then times. None
+        // follows a symbolic link: another container sharing this volume
+        // may have swapped `name` for a link to a host file by now.
         ::fchownat(to, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
         if (!S_ISLNK(st.st_mode)) {
-            ::fchmodat(to, name.c_str(), st.st_mode & 07777, 0);
+            ::fchmodat(to, name.c_str(), st.st_mode & 07777, AT_SYMLINK_NOFOLLOW);
         }
         timespec times[2] = {st.st_atim, st.st_mtim};
         ::utimensat(to, name.c_str(), times, AT_SYMLINK_NOFOLLOW);
