@@ -1,6 +1,7 @@
 // process.cpp - see process.hpp.
 #include "process.hpp"
 
+#include <dirent.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -12,7 +13,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "error.hpp"
 #include "trace.hpp"
@@ -139,6 +142,25 @@ int SignalForwarder::wait_for(pid_t pid) const {
             ::kill(pid, SIGKILL);
         }
         //! [ch01-pid1-signals]
+    }
+}
+
+void close_inherited_fds() {
+    std::vector<int> inherited;
+    DIR* dir = ::opendir("/proc/self/fd");
+    if (dir == nullptr) {
+        throw_errno("opendir(\"/proc/self/fd\")");
+    }
+    while (dirent* e = ::readdir(dir)) {
+        int fd = std::atoi(e->d_name);
+        int flags = fd > 2 && fd != ::dirfd(dir) ? ::fcntl(fd, F_GETFD) : -1;
+        if (flags >= 0 && (flags & FD_CLOEXEC) == 0) {
+            inherited.push_back(fd);
+        }
+    }
+    ::closedir(dir);
+    for (int fd : inherited) {
+        ::close(fd);
     }
 }
 

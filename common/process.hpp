@@ -94,6 +94,12 @@ private:
     sigset_t previous_;
 };
 
+/// Closes every descriptor from 3 up that is not close-on-exec: those are
+/// the caller's (all of ours are close-on-exec), left open by a shell or a
+/// `$(...)`. For a process that outlives the command line, like chapter
+/// 06's monitor, which would otherwise hold them for the container's life.
+void close_inherited_fds();
+
 /// Docker's exit code for a wait status: the code, or 128+N for signal N.
 int exit_code_from_status(int status);
 

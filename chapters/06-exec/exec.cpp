@@ -509,6 +509,9 @@ void Exec::start_monitor(Container& c) {
     // clone, join, wait, clean up; the container is its child.
     command_line_end.reset();
     notify_ = std::move(monitor_end);
+    // What our caller left open is its own: a `$(...)` would wait for the
+    // container's end if we held its pipe that long.
+    close_inherited_fds();
     check(::setsid(), "setsid()");
     trace::step(fmt::format("fork() = {}: the monitor of container {}, in a session of its own", ::getpid(),
                             c.id.substr(0, 12)));

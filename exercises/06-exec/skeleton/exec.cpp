@@ -535,7 +535,9 @@ void Exec::start_monitor(Container& c) {
     //   - The child is the monitor: it returns from here and goes on with
     //     the start (prepare, clone, join...); the container will be its
     //     child, and it waits for it. Close command_line_end, keep
-    //     monitor_end in notify_ (std::move) for started(), and leave the
+    //     monitor_end in notify_ (std::move) for started(), close what our
+    //     caller left open (close_inherited_fds(), process.hpp: a `$(...)`
+    //     would otherwise wait for the container's end), and leave the
     //     session of the terminal that ran `run -d`: setsid(2), in check()
     //     with the text "setsid()", so that its hang-up and Ctrl-C are not
     //     for the monitor. Then
