@@ -2,8 +2,10 @@
 #include "freezer.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -156,11 +158,17 @@ Freezer::Freezer(pid_t init_pid, const std::string& id) {
         // minidocker/ in the freezer hierarchy is ours: the first commit
         // makes it, the last one out removes it, and that may happen
         // between our two mkdir()s: then make it again.
+        start_keeper();  // before the mkdir: a commit killed after it leaves nothing
         int made = 0;
         do {
             make_dirs(mountpoint + "/minidocker");
             made = ::mkdir(v1_dir_.c_str(), 0755);
         } while (made != 0 && errno == ENOENT);
+        if (made != 0) {
+            int err = errno;
+            stop_keeper();
+            errno = err;
+        }
         check(made, fmt::format("mkdir(\"{}\")", v1_dir_));
         try {
             trace::step(fmt::format("moving the processes of PID 1 = {} into {}", init_pid, v1_dir_));
@@ -177,7 +185,13 @@ Freezer::Freezer(pid_t init_pid, const std::string& id) {
     for (const std::string& dir : container_cgroup_dirs(init_pid, id)) {
         if (::access((dir + "/cgroup.freeze").c_str(), F_OK) == 0) {
             v2_dir_ = dir;
-            freeze_v2(v2_dir_);
+            start_keeper();
+            try {
+                freeze_v2(v2_dir_);
+            } catch (...) {
+                thaw();
+                throw;
+            }
             return;
         }
     }
@@ -187,7 +201,55 @@ Freezer::Freezer(pid_t init_pid, const std::string& id) {
 
 Freezer::~Freezer() { thaw(); }
 
+// A commit killed while the container is frozen runs no destructor, and on
+// cgroup v1 a frozen process does not even die of SIGKILL: the container
+// would stay frozen, and `rm -f` would wait for it forever. So a forked
+// keeper waits on a pipe. We write "t" once we have thawed; end-of-file
+// without it means we died frozen, and the keeper thaws.
+void Freezer::start_keeper() {
+    int fds[2];
+    check(::pipe2(fds, O_CLOEXEC), "pipe2() for the freezer's keeper");
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        ::close(fds[0]);
+        ::close(fds[1]);
+        throw_errno("fork() the freezer's keeper");
+    }
+    if (pid == 0) {
+        ::close(fds[1]);
+        char word = 0;
+        ssize_t n;
+        do {
+            n = ::read(fds[0], &word, 1);
+        } while (n < 0 && errno == EINTR);
+        keeper_ = -1;
+        if (n == 0 && (!v2_dir_.empty() || ::access(v1_dir_.c_str(), F_OK) == 0)) {
+            thaw();  // our commit is gone, and left the container frozen
+        }
+        ::_exit(0);
+    }
+    ::close(fds[0]);
+    keeper_ = pid;
+    keeper_fd_ = fds[1];
+}
+
+void Freezer::stop_keeper() noexcept {
+    if (keeper_ <= 0) {
+        return;
+    }
+    char word = 't';
+    static_cast<void>(::write(keeper_fd_, &word, 1));
+    ::close(keeper_fd_);
+    while (::waitpid(keeper_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    keeper_ = -1;
+}
+
 void Freezer::thaw() noexcept {
+    struct StopKeeper {
+        Freezer& f;
+        ~StopKeeper() { f.stop_keeper(); }
+    } stop_keeper_after{*this};
     try {
         if (!v2_dir_.empty()) {
             thaw_v2(v2_dir_);

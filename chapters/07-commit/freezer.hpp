@@ -54,10 +54,14 @@ public:
 
 private:
     void thaw() noexcept;
+    void start_keeper();
+    void stop_keeper() noexcept;
 
     std::string v2_dir_;   ///< the container's own v2 cgroup, or ""
     std::string v1_dir_;   ///< the freezer cgroup made for the commit, or ""
     std::string v1_home_;  ///< the freezer cgroup its processes came from
+    pid_t keeper_ = -1;    ///< thaws if we die frozen (see start_keeper)
+    int keeper_fd_ = -1;   ///< our end of its pipe
 };
 
 }  // namespace minidocker
