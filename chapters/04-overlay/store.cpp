@@ -448,9 +448,13 @@ Image Store::make_busybox() const {
 std::vector<ContainerConfig> Store::containers() const {
     std::vector<ContainerConfig> all;
     for (const std::string& id : list_dir(root_ + "/containers")) {
-        std::string file = container_dir(id) + "/config.json";
-        if (fs::exists(file)) {
-            all.push_back(read_json(file).get<ContainerConfig>());
+        try {
+            all.push_back(container_config(id));  // also a start killed before its config.json
+        } catch (const std::exception&) {
+            if (fs::exists(container_dir(id))) {
+                throw;
+            }
+            // removed while we listed
         }
     }
     return all;
@@ -539,7 +543,23 @@ void Store::reserve_name(const std::string& name, const std::string& id) const {
 void Store::release_name(const std::string& name) const { ::unlink((root_ + "/names/" + name).c_str()); }
 
 ContainerConfig Store::container_config(const std::string& id) const {
-    return read_json(container_dir(id) + "/config.json").get<ContainerConfig>();
+    std::string file = container_dir(id) + "/config.json";
+    if (fs::exists(file) || !fs::is_directory(container_dir(id))) {
+        return read_json(file).get<ContainerConfig>();
+    }
+    // A start that was killed before it wrote config.json (or one still
+    // writing it): its folder, and maybe its name, are all there is. Enough
+    // for `ps -a` to list it and `rm -f` to remove it.
+    ContainerConfig c;
+    c.id = id;
+    for (const std::string& name : list_dir(root_ + "/names")) {
+        char target[PATH_MAX];
+        ssize_t n = ::readlink((root_ + "/names/" + name).c_str(), target, sizeof target - 1);
+        if (n > 0 && std::string(target, static_cast<size_t>(n)) == id) {
+            c.name = name;
+        }
+    }
+    return c;
 }
 
 ContainerState Store::container_state(const std::string& id) const {
@@ -563,8 +583,7 @@ void Store::remove_container(const std::string& id) const {
         throw UsageError(fmt::format("cannot remove container {}: it is running (pid {}); stop it first",
                                      id.substr(0, 12), state.pid));
     }
-    std::string file = container_dir(id) + "/config.json";
-    if (fs::exists(file)) {
+    if (fs::is_directory(container_dir(id))) {
         std::string name = container_config(id).name;
         char target[PATH_MAX];
         std::string link = root_ + "/names/" + name;

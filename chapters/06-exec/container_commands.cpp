@@ -175,6 +175,30 @@ void remove_cgroups(const ContainerView& v) {
     }
 }
 
+// A frozen process does not die of SIGKILL until it is thawed (cgroup v1),
+// and a `commit` killed while the container was frozen (chapter 07) leaves it
+// so. Thaw whatever freezer holds the container before killing it.
+void thaw(const std::string& id) {
+    std::istringstream mountinfo(read_text_file("/proc/self/mountinfo"));
+    for (std::string line; std::getline(mountinfo, line);) {
+        std::istringstream in(line);
+        std::string skip, mountpoint, word, fstype;
+        in >> skip >> skip >> skip >> skip >> mountpoint;
+        while (in >> word && word != "-") {
+        }
+        in >> fstype;
+        std::string dir = mountpoint + "/minidocker/" + id;
+        for (const auto& [file, thawed] : {std::pair{"/freezer.state", "THAWED"}, std::pair{"/cgroup.freeze", "0"}}) {
+            if ((fstype == "cgroup" || fstype == "cgroup2") && std::filesystem::exists(dir + file) &&
+                read_text_file(dir + file).rfind(thawed, 0) != 0) {
+                Fd fd = open_fd(dir + file, O_WRONLY);
+                check(static_cast<int>(::write(fd.get(), thawed, std::strlen(thawed))),
+                      fmt::format("write(\"{}{}\", \"{}\")", dir, file, thawed));
+            }
+        }
+    }
+}
+
 //! [ch06-rm]
 void remove_container(const Store& store, const std::string& id, bool force) {
     ContainerView v = load_container(store, id);
@@ -185,6 +209,7 @@ void remove_container(const Store& store, const std::string& id, bool force) {
                 fmt::format("cannot remove container {}: it is running (pid {}); stop it first or use rm -f",
                             v.config.name, v.state.pid));
         }
+        thaw(id);
         if (Fd pidfd = open_init(v)) {
             send_signal(pidfd, v.state.pid, SIGKILL);
             wait_gone(pidfd, -1ms);
@@ -194,7 +219,7 @@ void remove_container(const Store& store, const std::string& id, bool force) {
     // Let a live monitor finish its part (state, cgroups, --rm) first.
     for (int i = 0; i < 1000 && load_container(store, id).monitor_alive; ++i) {
         std::this_thread::sleep_for(10ms);
-        if (!std::filesystem::exists(store.container_dir(id) + "/config.json")) {
+        if (!std::filesystem::exists(store.container_dir(id))) {
             return;  // --rm: the monitor removed it
         }
     }
