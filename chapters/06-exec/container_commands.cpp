@@ -187,13 +187,17 @@ void thaw(const std::string& id) {
         while (in >> word && word != "-") {
         }
         in >> fstype;
-        std::string dir = mountpoint + "/minidocker/" + id;
+        std::string dir = mountpoint;
+        dir += "/minidocker/";
+        dir += id;
         for (const auto& [file, thawed] : {std::pair{"/freezer.state", "THAWED"}, std::pair{"/cgroup.freeze", "0"}}) {
-            if ((fstype == "cgroup" || fstype == "cgroup2") && std::filesystem::exists(dir + file) &&
-                read_text_file(dir + file).rfind(thawed, 0) != 0) {
-                Fd fd = open_fd(dir + file, O_WRONLY);
+            std::string path = dir;
+            path += file;
+            if ((fstype == "cgroup" || fstype == "cgroup2") && std::filesystem::exists(path) &&
+                read_text_file(path).rfind(thawed, 0) != 0) {
+                Fd fd = open_fd(path, O_WRONLY);
                 check(static_cast<int>(::write(fd.get(), thawed, std::strlen(thawed))),
-                      fmt::format("write(\"{}{}\", \"{}\")", dir, file, thawed));
+                      fmt::format("write(\"{}\", \"{}\")", path, thawed));
             }
         }
     }
