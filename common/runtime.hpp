@@ -17,9 +17,9 @@
 ///
 /// \code{.unparsed}
 ///   begin              host, first of all    (chapter 06: fork the monitor)
-///   prepare            host, before clone    (create cgroup, mount overlay...)
+///   prepare            host, before clone    (check limits, make the container's folder...)
 ///   clone              host                  clone() with Container::clone_flags
-///   join               host, after clone     (put the child in its cgroup)
+///   join               host, after clone     (make the cgroups, put the child in)
 ///   setup_before_root  child, before the root switch (bind volumes)
 ///   switch_root        child                 (pivot_root)
 ///   setup_after_root   child, after it       (mount /proc, sethostname)

@@ -107,6 +107,7 @@ private:
     std::string cgroup_parent_ = "minidocker";
     bool new_cgroup_ns_ = false;  ///< CLONE_NEWCGROUP was asked for (chapter 01's `--ns`)
     std::optional<ContainerCgroups> cgroups_;
+    CgroupLimits limits_;  ///< checked in prepare, written in join
 };
 
 }  // namespace minidocker

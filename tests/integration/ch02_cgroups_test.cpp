@@ -259,11 +259,12 @@ TEST(Ch02, TraceShowsTheCgroupFiles) {
     Result r = runtime({"--trace", "run", "-m", "64m", "--pids-limit", "64", "--cpus", "0.5", "--", "true"});
     ASSERT_EQ(r.code, 0) << r.err;
     std::string memory_file = unified() ? "memory.max" : "memory.limit_in_bytes";
-    // In this order: the limits, clone, joining, the namespace, exec, removal.
-    std::vector<std::string> steps = {"[02 cgroups] mkdir(\"",  memory_file + "\", \"67108864\") = ",
-                                      "pids.max\", \"64\") = ", "[01 run] clone(",
-                                      "/cgroup.procs\", \"",    "[02 cgroups] unshare(CLONE_NEWCGROUP) = 0",
-                                      "] execvp(\"true\"",      "[02 cgroups] rmdir(\""};
+    // In this order: clone, the cgroups and their limits while the child
+    // waits, joining, the namespace, exec, removal.
+    std::vector<std::string> steps = {
+        "[01 run] clone(",        "[02 cgroups] mkdir(\"", memory_file + "\", \"67108864\") = ",
+        "pids.max\", \"64\") = ", "/cgroup.procs\", \"",   "[02 cgroups] unshare(CLONE_NEWCGROUP) = 0",
+        "] execvp(\"true\"",      "[02 cgroups] rmdir(\""};
     size_t at = 0;
     for (const std::string& step : steps) {
         size_t found = r.err.find(step, at);

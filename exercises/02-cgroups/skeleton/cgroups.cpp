@@ -168,8 +168,11 @@ void Cgroups::prepare(Container& c) {
     //   its creator is in at that moment (man 7 cgroup_namespaces, first
     //   paragraphs, and the example with /sys/fs/cgroup/freezer/sub).
 
+    // The directories are made in join(), after clone(): from chapter 04
+    // on, the container's folder exists by then, so a runtime killed while
+    // making them leaves nothing that `rm -f` cannot find and remove.
     cgroups_.emplace(root_, mode, parent, c.id);
-    cgroups_->create(l);
+    limits_ = l;
 }
 //! [ch02-prepare]
 
@@ -177,6 +180,7 @@ void Cgroups::prepare(Container& c) {
 void Cgroups::join(Container& c) {
     // The child is waiting for our "go": it runs nothing of the user's until
     // it is in its cgroups, so not a single allocation or fork escapes them.
+    cgroups_->create(limits_);
     cgroups_->add_process(c.pid);
     if (new_cgroup_ns_) {
         c.clone_flags |= CLONE_NEWCGROUP;  // the child makes it in a moment
