@@ -77,13 +77,14 @@ void run_from_read_only_binary() {
     if (!tree) {
         throw_errno("open_tree(\"/proc/self/exe\", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC)");
     }
-    trace::step(fmt::format("open_tree(\"/proc/self/exe\", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC) = {}", tree.get()));
+    // (Narrated as "tree": its number depends on what our caller left open.)
+    trace::step("open_tree(\"/proc/self/exe\", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC) = tree");
     // Read-only: a write through /proc/PID/exe of anything run from it now
     // fails with EROFS, whoever holds the link, even after we exit.
     mount_attr attr{};
     attr.attr_set = MOUNT_ATTR_RDONLY;
     check(static_cast<int>(::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr)),
-          fmt::format("mount_setattr({}, \"\", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY)", tree.get()));
+          "mount_setattr(tree, \"\", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY)");
     //! [guard-read-only]
     std::vector<std::string> args = own_argv();
     std::vector<char*> argv;
@@ -94,11 +95,10 @@ void run_from_read_only_binary() {
     argv.push_back(nullptr);
     ::setenv("MINIDOCKER_READ_ONLY_EXE", "1", 1);
     trace::step(
-        fmt::format("execveat({}, \"\", AT_EMPTY_PATH): start again from the read-only view of our binary "
-                    "(CVE-2019-5736)",
-                    tree.get()));
+        "execveat(tree, \"\", AT_EMPTY_PATH): start again from the read-only view of our binary "
+        "(CVE-2019-5736)");
     ::syscall(SYS_execveat, tree.get(), "", argv.data(), environ, AT_EMPTY_PATH);
-    throw_errno(fmt::format("execveat({}, \"\", AT_EMPTY_PATH)", tree.get()));
+    throw_errno("execveat(tree, \"\", AT_EMPTY_PATH)");
 }
 
 //! [guard-chdir]
