@@ -26,8 +26,8 @@
 ///   exec               child                 execvp(): the command becomes PID 1
 ///   started            host                  the command is running (execvp succeeded)
 ///   wait               host                  reap; Container::exit_code is set
-///   after_exit         host                  (was it OOM-killed?)
-///   cleanup            host, reverse order   (unmount, remove cgroup)
+///   after_exit         host                  (was it OOM-killed? its cgroups go)
+///   cleanup            host, reverse order   (what a failed start left, the folder with --rm)
 /// \endcode
 ///
 /// In the child nothing throws across the clone: the Runtime catches, sends the

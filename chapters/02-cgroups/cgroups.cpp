@@ -201,6 +201,11 @@ void Cgroups::after_exit(Container& c) {
         return;
     }
     uint64_t kills = cgroups_->oom_kills();
+    // The container is over: its cgroups go now, not in cleanup(), which
+    // runs after chapter 04's has removed the container's folder. A runtime
+    // killed in between would leave cgroups that no record names.
+    cgroups_->remove();
+    cgroups_.reset();
     if (kills == 0) {
         return;
     }
