@@ -172,6 +172,12 @@ void remove_cgroups(const ContainerView& v) {
             }
             std::this_thread::sleep_for(10ms);
         }
+        // The shared minidocker/ parent too, if we were the last one out
+        // (EBUSY while another container has a cgroup in it).
+        std::string parent = dir.substr(0, dir.rfind('/'));
+        if (parent.size() >= 11 && parent.compare(parent.size() - 11, 11, "/minidocker") == 0) {
+            ::rmdir(parent.c_str());
+        }
     }
 }
 
@@ -206,6 +212,19 @@ void thaw(const std::string& id) {
 //! [ch06-rm]
 void remove_container(const Store& store, const std::string& id, bool force) {
     ContainerView v = load_container(store, id);
+    if (!v.running && v.monitor_alive && v.state.status == "created") {
+        // Still starting, by a monitor whose command line was killed (or by
+        // another `run` right now). Stop that start first: racing it, we
+        // could remove what it has made while it goes on making more.
+        if (!force) {
+            throw UsageError(fmt::format("cannot remove container {}: it is starting; use rm -f", v.config.name));
+        }
+        ::kill(v.monitor.monitor_pid, SIGKILL);
+        for (int i = 0; i < 500 && process_start_time(v.monitor.monitor_pid) == v.monitor.monitor_start; ++i) {
+            std::this_thread::sleep_for(10ms);
+        }
+        v = load_container(store, id);
+    }
     bool killed = false;
     if (v.running) {
         if (!force) {

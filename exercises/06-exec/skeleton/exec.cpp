@@ -445,6 +445,16 @@ void Exec::prepare(Container& c) {
     if (detach_ && dir_.empty()) {
         throw UsageError("-d needs an image: run -d [OPTIONS] IMAGE [CMD...]");
     }
+    if (!dir_.empty()) {
+        // Who is starting it, from now on (join() adds the rest): `rm -f` of
+        // a container whose start is still under way, by a monitor whose
+        // command line was killed, stops that start instead of racing it.
+        MonitorInfo m;
+        m.monitor_pid = ::getpid();
+        m.monitor_start = process_start_time(m.monitor_pid).value_or(0);
+        m.detached = detach_;
+        write_json_atomic(dir_ + "/monitor.json", m, Durable::no);
+    }
     if (tty_) {
         int pair[2];
         check(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), "socketpair(AF_UNIX) for the pty");
