@@ -137,11 +137,10 @@ std::string truncate(const std::string& s, size_t width) {
     return s.size() <= width ? s : s.substr(0, width - 1) + "…";
 }
 
-// The cgroups a container left behind when its monitor was killed: the
-// ones it wrote down, and chapter 02's default place for ones it had no
-// time to write down.
-void remove_cgroups(const ContainerView& v) {
-    std::vector<std::string> dirs = v.monitor.cgroup_dirs;
+// Chapter 02's default place for a container's cgroups, in every cgroup
+// hierarchy mounted here: <mountpoint>/minidocker/<id>, where it exists.
+std::vector<std::string> default_cgroup_dirs(const std::string& id) {
+    std::vector<std::string> dirs;
     std::istringstream mountinfo(read_text_file("/proc/self/mountinfo"));
     for (std::string line; std::getline(mountinfo, line);) {
         std::istringstream in(line);
@@ -150,9 +149,23 @@ void remove_cgroups(const ContainerView& v) {
         while (in >> word && word != "-") {
         }
         in >> fstype;
-        std::string dir = mountpoint + "/minidocker/" + v.config.id;
-        if ((fstype == "cgroup" || fstype == "cgroup2") && std::filesystem::is_directory(dir) &&
-            std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) {
+        std::string dir = mountpoint;
+        dir += "/minidocker/";
+        dir += id;
+        if ((fstype == "cgroup" || fstype == "cgroup2") && std::filesystem::is_directory(dir)) {
+            dirs.push_back(dir);
+        }
+    }
+    return dirs;
+}
+
+// The cgroups a container left behind when its monitor was killed: the
+// ones it wrote down, and chapter 02's default place for ones it had no
+// time to write down.
+void remove_cgroups(const ContainerView& v) {
+    std::vector<std::string> dirs = v.monitor.cgroup_dirs;
+    for (const std::string& dir : default_cgroup_dirs(v.config.id)) {
+        if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) {
             dirs.push_back(dir);
         }
     }
@@ -185,22 +198,11 @@ void remove_cgroups(const ContainerView& v) {
 // and a `commit` killed while the container was frozen (chapter 07) leaves it
 // so. Thaw whatever freezer holds the container before killing it.
 void thaw(const std::string& id) {
-    std::istringstream mountinfo(read_text_file("/proc/self/mountinfo"));
-    for (std::string line; std::getline(mountinfo, line);) {
-        std::istringstream in(line);
-        std::string skip, mountpoint, word, fstype;
-        in >> skip >> skip >> skip >> skip >> mountpoint;
-        while (in >> word && word != "-") {
-        }
-        in >> fstype;
-        std::string dir = mountpoint;
-        dir += "/minidocker/";
-        dir += id;
+    for (const std::string& dir : default_cgroup_dirs(id)) {
         for (const auto& [file, thawed] : {std::pair{"/freezer.state", "THAWED"}, std::pair{"/cgroup.freeze", "0"}}) {
             std::string path = dir;
             path += file;
-            if ((fstype == "cgroup" || fstype == "cgroup2") && std::filesystem::exists(path) &&
-                read_text_file(path).rfind(thawed, 0) != 0) {
+            if (std::filesystem::exists(path) && read_text_file(path).rfind(thawed, 0) != 0) {
                 Fd fd = open_fd(path, O_WRONLY);
                 check(static_cast<int>(::write(fd.get(), thawed, std::strlen(thawed))),
                       fmt::format("write(\"{}\", \"{}\")", path, thawed));
