@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <utility>
 
 namespace minidocker::trace {
@@ -15,6 +17,10 @@ namespace {
 
 bool on = false;
 int output = STDERR_FILENO;
+// MINIDOCKER_TRACE_TIME=1: each line starts with the time since enable(),
+// to see where a start spends its time (see tests/bench/bench.sh).
+bool timed = false;
+timespec started{};
 std::string owner = "runtime";
 
 struct FlagName {
@@ -40,7 +46,12 @@ std::string join_flags(unsigned long flags, const FlagName* table, size_t n) {
 
 }  // namespace
 
-void enable(bool value) { on = value; }
+void enable(bool value) {
+    on = value;
+    const char* want = std::getenv("MINIDOCKER_TRACE_TIME");
+    timed = on && want != nullptr && *want != '\0' && *want != '0';
+    ::clock_gettime(CLOCK_MONOTONIC, &started);
+}
 void set_output(int fd) { output = fd; }
 bool enabled() { return on; }
 
@@ -53,6 +64,13 @@ void step(std::string_view text) {
     }
     // One write(2) per line, so lines of the parent and the child never mix.
     std::string line = fmt::format("[{}] {}\n", owner, text);
+    if (timed) {
+        timespec now{};
+        ::clock_gettime(CLOCK_MONOTONIC, &now);
+        double ms = static_cast<double>(now.tv_sec - started.tv_sec) * 1e3 +
+                    static_cast<double>(now.tv_nsec - started.tv_nsec) / 1e6;
+        line = fmt::format("{:8.3f} ms {}", ms, line);
+    }
     [[maybe_unused]] ssize_t n = ::write(output, line.data(), line.size());
 }
 
