@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -45,6 +47,27 @@ SyncChannel::SyncChannel() {
 
 void SyncChannel::use_as_parent() { child_end_.reset(); }
 void SyncChannel::use_as_child() { parent_end_.reset(); }
+
+void SyncChannel::send_ready() {
+    char ready = 'r';
+    ::send(child_end_.get(), &ready, 1, MSG_NOSIGNAL);
+}
+
+std::optional<ChildFailure> SyncChannel::wait_for_ready() {
+    Message m{};
+    ssize_t n;
+    do {
+        n = ::recv(parent_end_.get(), &m, sizeof m, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n == 1) {
+        return std::nullopt;  // 'r': the only one-byte message a child sends
+    }
+    if (n != static_cast<ssize_t>(sizeof m)) {
+        return ChildFailure{0, exit_runtime_failed, "the container's process died before it could run the command"};
+    }
+    m.text[sizeof m.text - 1] = '\0';
+    return ChildFailure{m.error, m.exit_code, m.text};
+}
 
 void SyncChannel::send_go() {
     char go = 'g';
@@ -101,6 +124,35 @@ pid_t clone_process(unsigned long namespace_flags) {
     return static_cast<pid_t>(pid);
 }
 //! [ch01-clone]
+
+//! [ch02-clone3]
+pid_t clone_process_into(unsigned long namespace_flags, int cgroup_fd, const std::string& cgroup_dir) {
+    // struct clone_args of <linux/sched.h>, up to its `cgroup` field (kernel
+    // 5.7); spelled out here because that header fights glibc's <sched.h>.
+    struct {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+            cgroup;
+    } args{};
+    const uint64_t clone_into_cgroup = 0x200000000ULL;
+    args.flags = namespace_flags | clone_into_cgroup;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    // Like clone() above: no stack of its own, so fork-style.
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0) {
+        return 0;
+    }
+    std::string call = fmt::format("clone3({}|CLONE_INTO_CGROUP, cgroup=fd of \"{}\")",
+                                   trace::clone_flags(namespace_flags | SIGCHLD), cgroup_dir);
+    if (pid < 0 && (errno == ENOSYS || errno == E2BIG)) {
+        // No clone3 (before 5.3), or one without the cgroup field (5.3-5.6).
+        trace::result(call, -1, errno);
+        return -1;
+    }
+    check(pid, call);
+    return static_cast<pid_t>(pid);
+}
+//! [ch02-clone3]
 
 SignalForwarder::SignalForwarder() {
     sigemptyset(&forwarded_);

@@ -46,6 +46,12 @@ public:
     void use_as_parent();
     void use_as_child();
 
+    /// Child: tells the parent it has done what it must do to itself first
+    /// (Feature::enter): the parent may look at it now.
+    void send_ready();
+    /// Parent: waits for the child's ready (nullopt) or its failure report.
+    std::optional<ChildFailure> wait_for_ready();
+
     /// Parent: tells the child to go on (ignores a child that already died).
     void send_go();
     /// Child: waits for the parent's go; false if the parent went away.
@@ -72,6 +78,12 @@ private:
 /// gets a copy of our memory and continues from here). Returns 0 in the child.
 /// Narrated as `clone(CLONE_NEWNS|...|SIGCHLD) = <pid>`.
 pid_t clone_process(unsigned long namespace_flags);
+
+/// The same through clone3(2) with CLONE_INTO_CGROUP: the child is born in
+/// the cgroup v2 directory open as `cgroup_fd` (`cgroup_dir` names it in the
+/// trace), so nobody has to move it there. Returns -1 when this kernel has no
+/// CLONE_INTO_CGROUP (before 5.7): then use clone_process() and move it.
+pid_t clone_process_into(unsigned long namespace_flags, int cgroup_fd, const std::string& cgroup_dir);
 
 /// Blocks the signals a user sends to stop a container, so that they queue up
 /// for us to forward instead of killing the runtime. Restores the old mask when

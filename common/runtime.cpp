@@ -151,28 +151,48 @@ int Runtime::run_container(Container& c) {
         trace::Owner o(f->tag());
         f->prepare(c);
     }
+    for (auto& f : features_) {
+        trace::Owner o(f->tag());
+        f->create(c);
+    }
 
     SignalForwarder signals;
     SyncChannel channel;
-    pid_t pid = clone_process(c.clone_flags);
+    pid_t pid = -1;
+    if (c.cgroup_fd >= 0) {
+        pid = clone_process_into(c.clone_flags, c.cgroup_fd, c.cgroup_dir);
+        if (pid < 0) {
+            c.cgroup_fd = -1;  // an old kernel: the child moves itself in (enter)
+        }
+    }
+    if (pid < 0) {
+        pid = clone_process(c.clone_flags);
+    }
     if (pid == 0) {
         child(c, channel, signals);  // never returns
     }
     c.pid = pid;
     channel.use_as_parent();
 
-    try {
-        for (auto& f : features_) {
-            trace::Owner o(f->tag());
-            f->join(c);
-        }
-    } catch (...) {
-        ::kill(pid, SIGKILL);  // the child waits for "go" and has run nothing yet
-        signals.wait_for(pid);
-        throw;
-    }
+    // Two rounds of go: the child enters its cgroups (and narrates that) only
+    // after we have narrated its birth; then it waits again until every join
+    // is done.
     channel.send_go();
-    std::optional<ChildFailure> failure = channel.wait_for_exec();
+    std::optional<ChildFailure> failure = channel.wait_for_ready();
+    if (!failure) {
+        try {
+            for (auto& f : features_) {
+                trace::Owner o(f->tag());
+                f->join(c);
+            }
+        } catch (...) {
+            ::kill(pid, SIGKILL);  // the child waits for "go" and has run nothing yet
+            signals.wait_for(pid);
+            throw;
+        }
+        channel.send_go();
+        failure = channel.wait_for_exec();
+    }
     if (!failure) {
         for (auto& f : features_) {
             trace::Owner o(f->tag());
@@ -200,6 +220,14 @@ void Runtime::child(Container& c, SyncChannel& channel, const SignalForwarder& s
     ChildFailure failure{0, exit_runtime_failed, ""};
     try {
         channel.use_as_child();
+        if (!channel.wait_for_go()) {
+            ::_exit(exit_runtime_failed);  // the parent is gone
+        }
+        for (auto& f : features_) {
+            trace::Owner o(f->tag());
+            f->enter(c);
+        }
+        channel.send_ready();
         if (!channel.wait_for_go()) {
             ::_exit(exit_runtime_failed);  // the parent is gone
         }

@@ -18,8 +18,11 @@
 /// \code{.unparsed}
 ///   begin              host, first of all    (chapter 06: fork the monitor)
 ///   prepare            host, before clone    (check limits, make the container's folder...)
-///   clone              host                  clone() with Container::clone_flags
-///   join               host, after clone     (make the cgroups, put the child in)
+///   create             host, after every prepare (make the cgroups)
+///   clone              host                  clone() with Container::clone_flags, or
+///                                            clone3() into Container::cgroup_fd
+///   enter              child, first of all   (move itself into its v1 cgroups); then "ready"
+///   join               host, once it is ready (record its pid; then "go")
 ///   setup_before_root  child, before the root switch (bind volumes)
 ///   switch_root        child                 (pivot_root)
 ///   setup_after_root   child, after it       (mount /proc, sethostname)
@@ -55,6 +58,8 @@ struct Container {
     std::string hostname;                   ///< for the UTS namespace
     std::string rootfs;                     ///< the root filesystem (chapter 03 on); empty: the host's
     unsigned long clone_flags = 0;          ///< CLONE_NEW* flags for clone()
+    int cgroup_fd = -1;                     ///< a cgroup v2 directory the child is born in; -1: none
+    std::string cgroup_dir;                 ///< (its path, for the trace)
     bool init = false;                      ///< --init: the runtime stays PID 1, the command is its child
     pid_t pid = -1;                         ///< the container's PID 1, as the host sees it
     int exit_code = -1;                     ///< after wait: Docker-style exit code
@@ -81,6 +86,9 @@ public:
     /// The moments of a container start (see the top of this file).
     virtual void begin(Container& /*c*/) {}
     virtual void prepare(Container& /*c*/) {}
+    virtual void create(Container& /*c*/) {}
+    /// Child, right after clone, while the parent waits for its "ready".
+    virtual void enter(Container& /*c*/) {}
     virtual void join(Container& /*c*/) {}
     virtual void setup_before_root(Container& /*c*/) {}
     virtual void switch_root(Container& /*c*/) {}

@@ -2,8 +2,8 @@
 /// cgroups.hpp - chapter 02's feature: limits on memory, CPU and processes.
 ///
 /// Namespaces hide; cgroups limit. A cgroup is a directory in a special
-/// filesystem: make one, write limits into its files, write a pid into its
-/// cgroup.procs, and that process (and every child it forks) is held to them.
+/// filesystem: make one, write limits into its files, put a process in it,
+/// and that process (and every child it forks) is held to them.
 ///
 /// \code{.unparsed}
 ///   ch02 run -m 64m --memory-swap 128m --cpus 0.5 --cpu-shares 512
@@ -15,12 +15,15 @@
 ///
 /// Moments (see common/runtime.hpp):
 /// \code{.unparsed}
-///   prepare            check the options, create the cgroups, write the limits;
-///                      trade CLONE_NEWCGROUP for an unshare() after join
-///   join               write the child's pid into every cgroup.procs
+///   prepare            check the options; trade CLONE_NEWCGROUP for an
+///                      unshare() in the child, once it is in its cgroups
+///   create             make the cgroups, write the limits; on cgroup v2 the
+///                      child is born in its cgroup (clone3 CLONE_INTO_CGROUP)
+///   enter              (child) move itself into its v1 cgroups: "0" to `tasks`
 ///   setup_before_root  (child) unshare(CLONE_NEWCGROUP): its cgroup is its "/"
-///   after_exit         was it killed for lack of memory? exit 137 and a note
-///   cleanup            kill what is left, remove the cgroups leaf-first
+///   after_exit         was it killed for lack of memory? exit 137 and a note;
+///                      remove the cgroups
+///   cleanup            the same, when the start failed
 /// \endcode
 #pragma once
 
@@ -32,6 +35,7 @@
 #include <vector>
 
 #include "cgroup_driver.hpp"
+#include "fd.hpp"
 #include "runtime.hpp"
 
 namespace minidocker {
@@ -56,8 +60,12 @@ public:
     /// Makes the directories and writes the limits. What was made before a
     /// failure is still removed by remove().
     void create(const CgroupLimits& limits);
-    /// Moves process `pid` into all of them.
-    void add_process(pid_t pid);
+    /// The leaf in a cgroup v2 hierarchy (the unified tree, or hybrid's
+    /// unified/), which a child can be born in; empty on pure cgroup v1.
+    std::string v2_leaf() const;
+    /// Moves the calling process, single-threaded, into all of them; not into
+    /// v2_leaf() if it was born there.
+    void enter_self(bool born_in_v2);
     /// How many processes the OOM killer killed in the memory cgroup.
     uint64_t oom_kills() const;
     /// Kills what is left and removes every directory we made. Never throws.
@@ -88,6 +96,8 @@ public:
 
     void add_run_options(CLI::App& run) override;
     void prepare(Container& c) override;
+    void create(Container& c) override;
+    void enter(Container& c) override;
     void join(Container& c) override;
     void setup_before_root(Container& c) override;
     void after_exit(Container& c) override;
@@ -107,7 +117,8 @@ private:
     std::string cgroup_parent_ = "minidocker";
     bool new_cgroup_ns_ = false;  ///< CLONE_NEWCGROUP was asked for (chapter 01's `--ns`)
     std::optional<ContainerCgroups> cgroups_;
-    CgroupLimits limits_;  ///< checked in prepare, written in join
+    CgroupLimits limits_;  ///< checked in prepare, written in create
+    Fd v2_leaf_;           ///< open for clone3's CLONE_INTO_CGROUP
 };
 
 }  // namespace minidocker

@@ -119,7 +119,7 @@ mask() {
         -e 's#(<scratch>/root/tmp/)[A-Za-z0-9]{6}#\1XXXXXX#g' \
         -e 's/(PID 1 = )[0-9]+/\1<PID>/g' \
         -e 's/(and a link per applet) +[0-9.]+(B|kB|MB|GB)/\1 <SIZE>/' \
-        -e 's/(clone\([^)]*\) = )[0-9]+/\1<PID>/g' \
+        -e 's/(clone3?\([^)]*\) = )[0-9]+/\1<PID>/g' \
         -e 's/waitpid\([0-9]+\) = [0-9]+/waitpid(<PID>) = <PID>/g' \
         -e 's/kill\([0-9]+,/kill(<PID>,/g' \
         -e 's/PID [0-9]{2,}/PID <PID>/g' \

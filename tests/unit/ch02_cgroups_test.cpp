@@ -160,8 +160,13 @@ TEST(Ch02Unit, V2WritesLimitsAndEnablesControllers) {
     EXPECT_EQ(t.read(leaf + "/cpuset.cpus"), "0");
     EXPECT_FALSE(t.has(leaf + "/cpu.cfs_quota_us"));  // no v1 names in a v2 tree
 
-    cg.add_process(1234);
-    EXPECT_EQ(t.read(leaf + "/cgroup.procs"), "1234");
+    // v2: born in it (clone3 CLONE_INTO_CGROUP), nothing to write; on a
+    // kernel without that, the child moves itself: "0" is the writer.
+    EXPECT_EQ(cg.v2_leaf(), t.path(leaf));
+    cg.enter_self(true);
+    EXPECT_FALSE(t.has(leaf + "/cgroup.procs"));
+    cg.enter_self(false);
+    EXPECT_EQ(t.read(leaf + "/cgroup.procs"), "0");
     EXPECT_EQ(cg.oom_kills(), 0u);
     t.file(leaf + "/memory.events", "low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\noom_group_kill 0\n");
     EXPECT_EQ(cg.oom_kills(), 1u);
@@ -223,9 +228,19 @@ TEST(Ch02Unit, V1WritesEachControllersFiles) {
     EXPECT_FALSE(t.has("unified/cgroup.subtree_control"));  // the hybrid v2 tree has no controllers
     EXPECT_FALSE(t.has("memory" + p + "/memory.max"));      // no v2 names in a v1 tree
 
-    cg.add_process(42);
+    // v1: the child moves itself, thread by thread, with "0" in `tasks` (no
+    // kernel-wide lock); into the hybrid's v2 tree it was born.
+    EXPECT_EQ(cg.v2_leaf(), t.path("unified" + p));
+    cg.enter_self(true);
     for (const std::string& leaf : cg.leaves()) {
-        EXPECT_EQ(t.read(leaf.substr(t.root().size() + 1) + "/cgroup.procs"), "42") << leaf;
+        std::string rel = leaf.substr(t.root().size() + 1);
+        if (leaf == cg.v2_leaf()) {
+            EXPECT_FALSE(t.has(rel + "/cgroup.procs")) << leaf;
+            EXPECT_FALSE(t.has(rel + "/tasks")) << leaf;
+        } else {
+            EXPECT_EQ(t.read(rel + "/tasks"), "0") << leaf;
+            EXPECT_FALSE(t.has(rel + "/cgroup.procs")) << leaf;
+        }
     }
     t.file("memory" + p + "/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
     EXPECT_EQ(cg.oom_kills(), 2u);
@@ -248,6 +263,10 @@ TEST(Ch02Unit, V1WithoutSwapAccountingAndJoinedCpuMount) {
     EXPECT_EQ(t.read("memory/a/b/" + kId + "/memory.limit_in_bytes"), "67108864");
     EXPECT_FALSE(t.has("memory/a/b/" + kId + "/memory.memsw.limit_in_bytes"));  // no swap accounting here
     EXPECT_EQ(t.read("cpu,cpuacct/a/b/" + kId + "/cpu.cfs_quota_us"), "100000");
+    EXPECT_EQ(cg.v2_leaf(), "");  // pure v1: nothing to be born in; the child moves itself
+    cg.enter_self(false);
+    EXPECT_EQ(t.read("memory/a/b/" + kId + "/tasks"), "0");
+    EXPECT_EQ(t.read("cpu,cpuacct/a/b/" + kId + "/tasks"), "0");
 }
 
 // run's options, parsed as the command line gives them, checked by limits().

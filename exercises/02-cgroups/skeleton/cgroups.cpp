@@ -8,6 +8,7 @@
 // afterwards.
 #include "cgroups.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sched.h>
 #include <sys/stat.h>
@@ -22,6 +23,7 @@
 #include <thread>
 
 #include "error.hpp"
+#include "fd.hpp"
 #include "trace.hpp"
 
 namespace minidocker {
@@ -158,7 +160,7 @@ void Cgroups::prepare(Container& c) {
     // its root "/". Created by clone(), it would be rooted where the runtime
     // is (here: memory:/process_api/...), and the container would see that
     // path's tail. So no CLONE_NEWCGROUP for clone(): the child unshares it
-    // itself after join has moved it into its own cgroups.
+    // itself once it is in its own cgroups.
     // TODO(02.4): take the cgroup namespace out of clone(). c.clone_flags
     //   holds the CLONE_NEW* flags chapter 01 chose from --ns. Remember in
     //   new_cgroup_ns_ whether CLONE_NEWCGROUP is among them (join() and
@@ -168,32 +170,53 @@ void Cgroups::prepare(Container& c) {
     //   its creator is in at that moment (man 7 cgroup_namespaces, first
     //   paragraphs, and the example with /sys/fs/cgroup/freezer/sub).
 
-    // The directories are made in join(), after clone(): from chapter 04
-    // on, the container's folder exists by then, so a runtime killed while
-    // making them leaves nothing that `rm -f` cannot find and remove.
+    // The directories are made in create(), after every prepare(): from
+    // chapter 04 on, the container's folder exists by then, so a runtime
+    // killed while making them leaves nothing `rm -f` cannot find and remove.
     cgroups_.emplace(root_, mode, parent, c.id);
     limits_ = l;
 }
 //! [ch02-prepare]
 
-//! [ch02-join]
-void Cgroups::join(Container& c) {
-    // The child is waiting for our "go": it runs nothing of the user's until
-    // it is in its cgroups, so not a single allocation or fork escapes them.
+//! [ch02-create]
+void Cgroups::create(Container& c) {
     cgroups_->create(limits_);
-    cgroups_->add_process(c.pid);
-    if (new_cgroup_ns_) {
-        c.clone_flags |= CLONE_NEWCGROUP;  // the child makes it in a moment
+    // Moving a process into a cgroup by writing its pid to cgroup.procs takes
+    // a kernel-wide lock whose first taker waits for an RCU grace period:
+    // 1 to 20 ms here, longer than all the rest of a start. So nobody moves
+    // the child. On cgroup v2 it is born in its cgroup: clone3() with
+    // CLONE_INTO_CGROUP takes an open directory.
+    std::string v2 = cgroups_->v2_leaf();
+    if (!v2.empty()) {
+        v2_leaf_ = open_fd(v2, O_RDONLY | O_DIRECTORY);
+        c.cgroup_fd = v2_leaf_.get();
+        c.cgroup_dir = v2;
     }
 }
-//! [ch02-join]
+//! [ch02-create]
+
+//! [ch02-enter]
+void Cgroups::enter(Container& c) {
+    // In the child, first of all: the parent waits for our "ready", and we
+    // wait for its "go", so nothing of the user's runs outside the cgroups.
+    // On cgroup v1 we move ourselves: see ContainerCgroups::enter_self().
+    cgroups_->enter_self(c.cgroup_fd >= 0);
+}
+//! [ch02-enter]
+
+void Cgroups::join(Container& c) {
+    v2_leaf_.reset();  // the child is born; the directory needs no holder
+    if (new_cgroup_ns_) {
+        c.clone_flags |= CLONE_NEWCGROUP;  // the child makes it after "go"
+    }
+}
 
 //! [ch02-cgroupns]
 void Cgroups::setup_before_root(Container& c) {
     if (!new_cgroup_ns_) {
         return;
     }
-    // We are in our own cgroups now (join ran before "go"): a new cgroup
+    // We are in our own cgroups now (enter ran before "go"): a new cgroup
     // namespace made here is rooted at them, and /proc/self/cgroup inside
     // shows "/" on every line.
     // TODO(02.5): make the cgroup namespace now, in this process (the
@@ -435,11 +458,33 @@ void ContainerCgroups::write_v2(const std::string& leaf, const CgroupLimits& l) 
 }
 //! [ch02-v2]
 
-void ContainerCgroups::add_process(pid_t pid) {
+std::string ContainerCgroups::v2_leaf() const {
+    if (mode_ == CgroupMode::unified || (mode_ == CgroupMode::hybrid && !leaves_.empty())) {
+        return leaves_.back();  // hybrid: unified/ is the last hierarchy
+    }
+    return "";
+}
+
+//! [ch02-enter-self]
+void ContainerCgroups::enter_self(bool born_in_v2) {
+    std::string v2 = v2_leaf();
     for (const std::string& leaf : leaves_) {
-        write_cgroup_file(leaf + "/cgroup.procs", std::to_string(pid));
+        if (leaf == v2) {
+            if (!born_in_v2) {
+                // A kernel without CLONE_INTO_CGROUP: "0" is the writer, and
+                // v2 moves whole processes only, so this takes the slow lock.
+                write_cgroup_file(leaf + "/cgroup.procs", "0");
+            }
+            continue;
+        }
+        // cgroup v1: `tasks` moves one thread, and "0" is the writer itself.
+        // For that one case the kernel skips the lock cgroup.procs takes (a
+        // thread that moves itself cannot exit or exec meanwhile). We have
+        // one thread, so the thread is the whole process.
+        write_cgroup_file(leaf + "/tasks", "0");
     }
 }
+//! [ch02-enter-self]
 
 std::string ContainerCgroups::memory_dir() const {
     std::string path = parent_.empty() ? id_ : parent_ + "/" + id_;
