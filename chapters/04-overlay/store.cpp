@@ -172,12 +172,18 @@ Store::Store(const std::string& root) {
     // does the same; the container's command inherits it, as in Docker.
     ::umask(022);
     for (const char* sub : {"layers", "l", "images", "containers", "names", "tmp"}) {
-        make_dirs(root + "/" + sub);
+        std::string dir = root + "/" + sub;
+        make_dirs(dir);
         // Root's alone: a layer may hold a set-uid program or a device node
         // that only a container should reach, never a user of the host
-        // (Docker's CVE-2021-41091).
-        if (::chmod((root + "/" + sub).c_str(), 0700) != 0) {
-            throw_errno(fmt::format("chmod(\"{}/{}\", 0700)", root, sub));
+        // (Docker's CVE-2021-41091). (Looked at first: a Store is opened
+        // several times per start, and a chmod is a journaled write.)
+        struct stat st {};
+        if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & 07777) == 0700) {
+            continue;
+        }
+        if (::chmod(dir.c_str(), 0700) != 0) {
+            throw_errno(fmt::format("chmod(\"{}\", 0700)", dir));
         }
     }
     char real[PATH_MAX];
