@@ -175,8 +175,8 @@ int Runtime::run_container(Container& c) {
     channel.use_as_parent();
 
     // Two rounds of go: the child enters its cgroups (and narrates that) only
-    // after we have narrated its birth; then it waits again until every join
-    // is done.
+    // after we have narrated its birth; then it makes its root and waits
+    // again, before execvp, until every join is done.
     channel.send_go();
     std::optional<ChildFailure> failure = channel.wait_for_ready();
     if (!failure) {
@@ -186,7 +186,7 @@ int Runtime::run_container(Container& c) {
                 f->join(c);
             }
         } catch (...) {
-            ::kill(pid, SIGKILL);  // the child waits for "go" and has run nothing yet
+            ::kill(pid, SIGKILL);  // the child has run nothing of the user's yet
             signals.wait_for(pid);
             throw;
         }
@@ -228,9 +228,9 @@ void Runtime::child(Container& c, SyncChannel& channel, const SignalForwarder& s
             f->enter(c);
         }
         channel.send_ready();
-        if (!channel.wait_for_go()) {
-            ::_exit(exit_runtime_failed);  // the parent is gone
-        }
+        // While the parent runs its joins (silent: they write the container's
+        // records), we make our root; we wait for its "go" only before the
+        // user's command, so nothing of the user's runs unrecorded.
         for (auto& f : features_) {
             trace::Owner o(f->tag());
             f->setup_before_root(c);
@@ -242,6 +242,9 @@ void Runtime::child(Container& c, SyncChannel& channel, const SignalForwarder& s
         for (auto& f : features_) {
             trace::Owner o(f->tag());
             f->setup_after_root(c);
+        }
+        if (!channel.wait_for_go()) {
+            ::_exit(exit_runtime_failed);  // the parent is gone
         }
 
         if (c.init) {

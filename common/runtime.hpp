@@ -22,11 +22,12 @@
 ///   clone              host                  clone() with Container::clone_flags, or
 ///                                            clone3() into Container::cgroup_fd
 ///   enter              child, first of all   (move itself into its v1 cgroups); then "ready"
-///   join               host, once it is ready (record its pid; then "go")
+///   join               host, once it is ready (record its pid; then "go"); silent,
+///                      as the child's set-up runs meanwhile
 ///   setup_before_root  child, before the root switch (bind volumes)
 ///   switch_root        child                 (pivot_root)
 ///   setup_after_root   child, after it       (mount /proc, sethostname)
-///   exec               child                 execvp(): the command becomes PID 1
+///   exec               child, after "go"     execvp(): the command becomes PID 1
 ///   started            host                  the command is running (execvp succeeded)
 ///   wait               host                  reap; Container::exit_code is set
 ///   after_exit         host                  (was it OOM-killed? its cgroups go)

@@ -20,7 +20,7 @@
 /// Moments (see common/runtime.hpp):
 /// \code{.unparsed}
 ///   prepare            check --rootfs; Container::rootfs = its real path
-///   join               refuse --chroot / --read-only without a root filesystem
+///   create             refuse --chroot / --read-only without a root filesystem
 ///   setup_before_root  bind the rootfs onto itself: now it is a mount point
 ///   switch_root        pivot_root(".", ".") + umount2(".", MNT_DETACH), or chroot
 ///   setup_after_root   /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys; mask and
@@ -62,7 +62,7 @@ public:
 
     void add_run_options(CLI::App& run) override;
     void prepare(Container& c) override;
-    void join(Container& c) override;
+    void create(Container& c) override;
     void setup_before_root(Container& c) override;
     void switch_root(Container& c) override;
     void setup_after_root(Container& c) override;

@@ -165,9 +165,10 @@ void RootFs::prepare(Container& c) {
     c.rootfs = resolve_rootfs(rootfs_);
 }
 
-void RootFs::join(Container& c) {
-    // Checked here, after every feature's prepare, so a later chapter that
-    // brings its own root filesystem (04: images) counts as one too.
+void RootFs::create(Container& c) {
+    // Checked here, after every feature's prepare and before clone(), so a
+    // later chapter that brings its own root filesystem (04: images) counts
+    // as one too.
     if (c.rootfs.empty() && (use_chroot_ || read_only_)) {
         throw UsageError(
             fmt::format("{} needs a root filesystem (--rootfs DIR)", use_chroot_ ? "--chroot" : "--read-only"));
