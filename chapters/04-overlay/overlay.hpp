@@ -45,9 +45,11 @@ namespace minidocker {
 void write_init_layer(const std::string& dir, const std::string& hostname, const std::string& host_resolv_conf);
 
 /// The overlayfs mount options. `lowers` top first; all paths as the kernel
-/// will resolve them (here: relative to $ROOT). Throws when they do not fit
-/// in the one page the kernel copies (too many layers).
-std::string overlay_options(const std::vector<std::string>& lowers, const std::string& upper, const std::string& work);
+/// will resolve them (here: relative to $ROOT). `volatile_upper`: upper/ is
+/// thrown away after (`--rm`), so the kernel need not sync it. Throws when
+/// they do not fit in the one page the kernel copies (too many layers).
+std::string overlay_options(const std::vector<std::string>& lowers, const std::string& upper, const std::string& work,
+                            bool volatile_upper = false);
 
 /// What `docker diff` shows: each path the container added (A), changed (C)
 /// or deleted (D), read from its upper layer. `lowers`: init layer and image

@@ -403,6 +403,24 @@ TEST(Ch04, WritesGoToTheContainersUpperLayer) {
     EXPECT_EQ(r.out, "A /only-in-b\n") << r.err;
 }
 
+// Claim: only a --rm container's overlay is "volatile" (no sync of upper/
+// when it is unmounted): its upper/ is thrown away; a container that stays
+// keeps the kernel's sync, for `diff` and `commit` after a crash.
+TEST(Ch04, OnlyRmContainersSkipTheSync) {
+    MINIDOCKER_REQUIRE_ROOT();
+    const std::string show_root = "grep ' / / ' /proc/self/mountinfo";
+    Result r = runtime({"run", "--rm", "busybox", "sh", "-c", show_root});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find(" overlay "), std::string::npos) << r.out;
+    // ("volatile", or "fsync=volatile" as Linux 6.x shows it)
+    EXPECT_NE(r.out.find("volatile"), std::string::npos) << r.out;
+    r = runtime({"run", "--name", "stays", "busybox", "sh", "-c", show_root});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find(" overlay "), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("volatile"), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(container_dir("stays") + "/work/work/incompat/volatile"));
+}
+
 // Claim: the init layer gives each container its own /etc/hostname and
 // /etc/hosts (its -h name, or by default the first 12 digits of its id),
 // and they are not copied into upper/: after `true`, upper/ is empty. Only

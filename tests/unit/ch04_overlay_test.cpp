@@ -335,6 +335,9 @@ TEST(Ch04Layer, OverlayOptionsForASmallStack) {
               "redirect_dir=off,metacopy=off,index=off");
     EXPECT_EQ(overlay_options({"lower"}, "up", "wk"),
               "lowerdir=lower,upperdir=up,workdir=wk,redirect_dir=off,metacopy=off,index=off");
+    // --rm: upper/ is thrown away, so the kernel need not sync it.
+    EXPECT_EQ(overlay_options({"lower"}, "up", "wk", true),
+              "lowerdir=lower,upperdir=up,workdir=wk,redirect_dir=off,metacopy=off,index=off,volatile");
 }
 
 TEST(Ch04Layer, OverlayOptionsRefuseMoreThanAPage) {
