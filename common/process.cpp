@@ -97,9 +97,12 @@ void SyncChannel::report(const ChildFailure& failure) noexcept {
 std::optional<ChildFailure> SyncChannel::wait_for_exec() {
     Message m{};
     ssize_t n;
+    // ECONNRESET: the child failed in its set-up and exited with our second
+    // "go" still unread in its end. The kernel reports that once, before the
+    // report the child queued for us: read again to get it.
     do {
         n = ::recv(parent_end_.get(), &m, sizeof m, 0);
-    } while (n < 0 && errno == EINTR);
+    } while (n < 0 && (errno == EINTR || errno == ECONNRESET));
     if (n == 0) {
         return std::nullopt;  // end-of-file: execve closed the child's end
     }
