@@ -922,7 +922,7 @@ TEST(Ch04, TraceShowsInitLayerAndOverlayMount) {
     };
     size_t hostname = position(tag + "init layer: /etc/hostname");
     size_t hosts = position(tag + "init layer: /etc/hosts");
-    size_t clone = position("] clone(");
+    size_t clone = position("] clone");  // clone( or clone3(
     size_t overlay = position(mount);
     size_t pivot = position("] pivot_root(");
     EXPECT_LT(hostname, clone) << r.err;

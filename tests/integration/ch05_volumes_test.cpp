@@ -329,7 +329,7 @@ TEST(Ch05, TraceShowsBindMountsBeforeTheRootSwitch) {
         EXPECT_NE(at, std::string::npos) << "missing: " << what << "\n" << r.err;
         return at;
     };
-    size_t clone = position("] clone(");
+    size_t clone = position("] clone");  // clone( or clone3(
     size_t make_private = position("] mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE");
     size_t overlay = position("[04 overlay] mount(\"overlay\"");
     size_t pivot = position("] pivot_root(\".\", \".\")");

@@ -535,7 +535,7 @@ TEST(Ch08Network, TraceShowsTheNetworkDecision) {
         });
         EXPECT_NE(network_line, all.end()) << "no [08 network] line with all of: " << joined(c.says) << "\n" << r.err;
         auto clone_line = std::find_if(all.begin(), all.end(), [](const std::string& l) {
-            return contains(l, "clone(") && contains(l, "CLONE_NEWPID");
+            return contains(l, "] clone") && contains(l, "CLONE_NEWPID");
         });
         ASSERT_NE(clone_line, all.end()) << r.err;
         EXPECT_EQ(contains(*clone_line, "CLONE_NEWNET"), c.new_net) << *clone_line;
