@@ -47,7 +47,9 @@ struct InitAndCommand {
     pid_t command = -1;
 };
 
-InitAndCommand find_under_init(Background& c, const std::string& command_comm) {
+// `first_arg`, when given, must be the command's argv[1] too: an orphan
+// with the same name may be a child of the init for a while.
+InitAndCommand find_under_init(Background& c, const std::string& command_comm, const std::string& first_arg = "") {
     InitAndCommand found;
     found.init = c.container_pid(std::filesystem::path(binary()).filename());
     if (found.init <= 0) {
@@ -56,7 +58,10 @@ InitAndCommand find_under_init(Background& c, const std::string& command_comm) {
     wait_until(
         [&] {
             for (pid_t child : children_of(found.init)) {
-                if (trim(read_file(proc(child, "comm"))) == command_comm) {
+                std::string cmdline = read_file(proc(child, "cmdline"));
+                std::string arg1 = cmdline.substr(cmdline.find('\0') + 1);
+                arg1 = arg1.substr(0, arg1.find('\0'));
+                if (trim(read_file(proc(child, "comm"))) == command_comm && (first_arg.empty() || arg1 == first_arg)) {
                     found.command = child;
                     return true;
                 }
@@ -115,7 +120,7 @@ TEST(Ch01Init, OrphansAreReapedOnlyUnderInit) {
     std::vector<std::string> with_init = {"run", "--init", "--"};
     with_init.insert(with_init.end(), cmd.begin(), cmd.end());
     Background b = start(with_init);
-    InitAndCommand p = find_under_init(b, "sleep");
+    InitAndCommand p = find_under_init(b, "sleep", "3");  // not the orphan "sleep 0.2"
     ASSERT_GT(p.command, 0);
     ::usleep(800000);  // the orphan has ended by now
     EXPECT_EQ(zombie_children(p.init), 0);
