@@ -177,7 +177,7 @@ void Cgroups::create(Container& c) {
     cgroups_->create(limits_);
     // Moving a process into a cgroup by writing its pid to cgroup.procs takes
     // a kernel-wide lock whose first taker waits for an RCU grace period:
-    // 1 to 20 ms here, longer than all the rest of a start. So nobody moves
+    // 5 to 16 ms here, longer than all the rest of a start. So nobody moves
     // the child. On cgroup v2 it is born in its cgroup: clone3() with
     // CLONE_INTO_CGROUP takes an open directory.
     std::string v2 = cgroups_->v2_leaf();
@@ -191,8 +191,8 @@ void Cgroups::create(Container& c) {
 
 //! [ch02-enter]
 void Cgroups::enter(Container& c) {
-    // In the child, first of all: the parent waits for our "ready", and we
-    // wait for its "go", so nothing of the user's runs outside the cgroups.
+    // In the child, first of all, before our "ready": everything after it,
+    // our set-up and then the user's command, runs inside the cgroups.
     // On cgroup v1 we move ourselves: see ContainerCgroups::enter_self().
     cgroups_->enter_self(c.cgroup_fd >= 0);
 }
@@ -201,7 +201,7 @@ void Cgroups::enter(Container& c) {
 void Cgroups::join(Container& c) {
     v2_leaf_.reset();  // the child is born; the directory needs no holder
     if (new_cgroup_ns_) {
-        c.clone_flags |= CLONE_NEWCGROUP;  // the child makes it after "go"
+        c.clone_flags |= CLONE_NEWCGROUP;  // the child makes it meanwhile
     }
 }
 
@@ -210,7 +210,7 @@ void Cgroups::setup_before_root(Container& c) {
     if (!new_cgroup_ns_) {
         return;
     }
-    // We are in our own cgroups now (enter ran before "go"): a new cgroup
+    // We are in our own cgroups now (enter ran before "ready"): a new cgroup
     // namespace made here is rooted at them, and /proc/self/cgroup inside
     // shows "/" on every line.
     check(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
