@@ -55,7 +55,13 @@ cmake --build "$repo/build" --target minidocker > /dev/null
 md=$repo/build/bin/minidocker
 
 work=$(mktemp -d /tmp/minidocker-bench.XXXXXX)
-export MINIDOCKER_ROOT=$work/root
+# The store where minidocker's default one is, under /var/lib, not among
+# the scratch files: on a disk mounted with `discard` (this VM's), the part
+# of it where many files were just deleted (an earlier run's commit data, a
+# test run) is slow to allocate in for a minute or so: we measured a mkdir
+# at 400-500 us in /tmp against 20 us in /var/lib, at the same moment.
+store=$(mktemp -d /var/lib/minidocker-bench.XXXXXX)
+export MINIDOCKER_ROOT=$store/root
 ids=()
 cleanup() {
   set +e
@@ -65,7 +71,7 @@ cleanup() {
   done
   "$md" ps -aq 2> /dev/null | xargs -r "$md" rm -f > /dev/null 2>&1
   umount "$work/tmpfs" 2> /dev/null
-  rm -rf "$work"
+  rm -rf "$work" "$store"
 }
 trap cleanup EXIT
 
@@ -203,7 +209,7 @@ group "Start to exit of /bin/true, full isolation" "$export_dir/start.json" ms \
   "\`crun run\` (same namespaces and limits)" \
   "\`runc run\` (same namespaces and limits)" \
   "floor: \`unshare --mount --uts --ipc --pid --net --cgroup --fork true\`" \
-  "the same \`minidocker run --rm\`, with its state on a tmpfs instead of $(findmnt -no FSTYPE -T "$work")"
+  "the same \`minidocker run --rm\`, with its state on a tmpfs instead of $(findmnt -no FSTYPE -T "$store")"
 
 bench --v1-view -w 5 -r "$runs_start" --export-json "$export_dir/start-host.json" -- \
   "$md run --rm --net host ${limits[*]} busybox true" \
@@ -215,6 +221,58 @@ group "Start to exit of /bin/true with the host's network (\`--net host\`)" "$ex
   "\`crun run\`, no network namespace" \
   "\`runc run\`, no network namespace" \
   "floor: \`unshare --mount --uts --ipc --pid --cgroup --fork true\`"
+
+echo "bench.sh: 1b. where a start spends its time (${runs_start} traced runs)"
+# MINIDOCKER_TRACE_TIME=1 puts the time since tracing began before each
+# --trace line. The milestones of each run, then the median of each.
+cat > "$work/milestones.awk" << 'EOF'
+# The time (first field) of each milestone line of one traced start.
+/\[04 overlay\] image / && !a { a = $1 }
+/\[08 network\] network:/ && !b { b = $1 }
+/\] clone3?\(/ && !c { c = $1; d = $1 }
+/tasks", "0"\) =/ { d = $1 }
+/\] execvp\(/ { e = $1 }
+/\] waitpid\(/ { f = $1 }
+{ g = $1 }
+END { print a, b, c, d, e, f, g }
+EOF
+cat > "$work/traced-starts" << 'EOF'
+#!/bin/sh
+# traced-starts N MINIDOCKER AWK: N traced starts, one line of milestones each
+for i in $(seq "$1"); do
+  MINIDOCKER_TRACE_TIME=1 "$2" --trace run --rm -m 64m --pids-limit 1024 --cpus 1 busybox true 2>&1 > /dev/null |
+    awk -f "$3"
+done
+EOF
+chmod +x "$work/traced-starts"
+"${v1_view[@]}" "$work/traced-starts" "$runs_start" "$md" "$work/milestones.awk" > "$work/phases.txt"
+median_of() { cut -d' ' -f"$1" "$work/phases.txt" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+{
+  echo
+  echo "### Where a start spends its time"
+  echo
+  echo "The same \`run --rm -m 64m --pids-limit 1024 --cpus 1 busybox true\` with \`--trace\`"
+  echo "and \`MINIDOCKER_TRACE_TIME=1\`, $runs_start runs, the median of each milestone. The"
+  echo "clock starts when tracing does (after the runtime was exec'd and read its"
+  echo "command line), and writing the trace costs a little too."
+  echo
+  echo "| milestone (the trace line) | since start | this step |"
+  echo "|----------------------------|-------------|-----------|"
+  prev=0
+  i=1
+  for label in "options checked, image found (\`[04 overlay] image\`)" \
+    "folder, init layer, records made (\`[08 network] network:\`)" \
+    "cgroups made, child cloned (\`clone3(\`)" \
+    "child in its v1 cgroups (last \`tasks\`)" \
+    "root made, command started (\`execvp(\`)" \
+    "command exited (\`waitpid(\`)" \
+    "cgroups and folder removed (last line)"; do
+    m=$(median_of "$i")
+    echo "| $label | $(ms "$(awk -v x="$m" 'BEGIN { print x / 1000 }')") | $(ms "$(awk -v x="$m" -v p="$prev" 'BEGIN { print (x - p) / 1000 }')") |"
+    prev=$m
+    i=$((i + 1))
+  done
+} >> "$work/tables.md"
 
 echo "bench.sh: 2. exec into a running container (${runs_exec} runs each)"
 "$md" run -d --name bench-exec "${limits[@]}" busybox sleep 100000 > /dev/null
