@@ -34,6 +34,27 @@ struct Message {
     char text[8192];
 };
 
+// One message from the child: 'r' (1 byte), a report, or end-of-file (0).
+ssize_t receive(int fd, Message& m) {
+    ssize_t n;
+    // ECONNRESET: the child failed in its set-up and exited with our second
+    // "go" still unread in its end. The kernel reports that once, before the
+    // report the child queued for us: read again to get it.
+    do {
+        n = ::recv(fd, &m, sizeof m, 0);
+    } while (n < 0 && (errno == EINTR || errno == ECONNRESET));
+    return n;
+}
+
+// What a child that did not get as far as execve tells us.
+ChildFailure failure_from(ssize_t n, Message& m) {
+    if (n != static_cast<ssize_t>(sizeof m)) {
+        return ChildFailure{0, exit_runtime_failed, "the container's process died before it could run the command"};
+    }
+    m.text[sizeof m.text - 1] = '\0';
+    return ChildFailure{m.error, m.exit_code, m.text};
+}
+
 }  // namespace
 
 SyncChannel::SyncChannel() {
@@ -55,18 +76,11 @@ void SyncChannel::send_ready() {
 
 std::optional<ChildFailure> SyncChannel::wait_for_ready() {
     Message m{};
-    ssize_t n;
-    do {
-        n = ::recv(parent_end_.get(), &m, sizeof m, 0);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = receive(parent_end_.get(), m);
     if (n == 1) {
         return std::nullopt;  // 'r': the only one-byte message a child sends
     }
-    if (n != static_cast<ssize_t>(sizeof m)) {
-        return ChildFailure{0, exit_runtime_failed, "the container's process died before it could run the command"};
-    }
-    m.text[sizeof m.text - 1] = '\0';
-    return ChildFailure{m.error, m.exit_code, m.text};
+    return failure_from(n, m);
 }
 
 void SyncChannel::send_go() {
@@ -96,21 +110,11 @@ void SyncChannel::report(const ChildFailure& failure) noexcept {
 
 std::optional<ChildFailure> SyncChannel::wait_for_exec() {
     Message m{};
-    ssize_t n;
-    // ECONNRESET: the child failed in its set-up and exited with our second
-    // "go" still unread in its end. The kernel reports that once, before the
-    // report the child queued for us: read again to get it.
-    do {
-        n = ::recv(parent_end_.get(), &m, sizeof m, 0);
-    } while (n < 0 && (errno == EINTR || errno == ECONNRESET));
+    ssize_t n = receive(parent_end_.get(), m);
     if (n == 0) {
         return std::nullopt;  // end-of-file: execve closed the child's end
     }
-    if (n != static_cast<ssize_t>(sizeof m)) {
-        return ChildFailure{0, exit_runtime_failed, "the container's process died before it could run the command"};
-    }
-    m.text[sizeof m.text - 1] = '\0';
-    return ChildFailure{m.error, m.exit_code, m.text};
+    return failure_from(n, m);
 }
 
 //! [ch01-clone]
