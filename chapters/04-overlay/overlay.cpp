@@ -45,6 +45,23 @@ void make_init_dir(const std::string& dir, const std::string& path) {
     check(::mkdir((dir + path).c_str(), 0755), fmt::format("mkdir(\"init{}\")", path));
 }
 
+// Does the image show a directory at `path` ("/proc")? `layers` top first.
+// The topmost layer with an entry there decides, as in the overlay: a
+// directory shows through; a whiteout or a file hides what is below. An
+// opaque root hides every layer below it.
+bool image_has_dir(const std::vector<std::string>& layers, const std::string& path) {
+    for (const std::string& layer : layers) {
+        struct stat st {};
+        if (::lstat((layer + path).c_str(), &st) == 0) {
+            return S_ISDIR(st.st_mode);
+        }
+        if (is_opaque_dir(layer)) {
+            return false;
+        }
+    }
+    return false;
+}
+
 // The host's resolv.conf, without the servers that are the host's own
 // loopback addresses: in the container, 127.0.0.1 is the container.
 std::string container_resolv_conf(const std::string& host) {
@@ -70,13 +87,18 @@ void mount_checked(const char* source, const std::string& target, const char* fs
 }  // namespace
 
 //! [ch04-init-layer]
-void write_init_layer(const std::string& dir, const std::string& hostname, const std::string& host_resolv_conf) {
+void write_init_layer(const std::string& dir, const std::string& hostname, const std::string& host_resolv_conf,
+                      const std::vector<std::string>& image_layers) {
     // Mount points: chapters 01 and 03 mount /proc, /sys and /dev on them.
-    // Made here, they never have to be created in the read-write layer.
-    for (const char* path : {"/proc", "/sys", "/dev", "/dev/pts", "/dev/shm", "/etc"}) {
-        make_init_dir(dir, path);
+    // One the image lacks is made here, so it is never created in the
+    // read-write layer. (Docker's list also has /dev/console, /dev/pts and
+    // /dev/shm; under chapter 03's tmpfs on /dev nobody would see them.)
+    for (const char* path : {"/proc", "/sys", "/dev"}) {
+        if (!image_has_dir(image_layers, path)) {
+            make_init_dir(dir, path);
+        }
     }
-    write_init_file(dir, "/dev/console", "", 0600);
+    make_init_dir(dir, "/etc");
     // The files that must say who *this* container is. They sit above the
     // image's layers, so they hide the image's copies, and each container
     // has its own without changing the image.
@@ -299,7 +321,12 @@ void Overlay::prepare(Container& c) {
     } catch (const std::system_error&) {
         // no resolv.conf on the host: the container gets an empty one
     }
-    write_init_layer(dir_ + "/init", c.hostname, resolv);
+    // The image's layers from the newest down: as the overlay stacks them.
+    std::vector<std::string> image_layers;
+    for (auto layer = config_.layers.rbegin(); layer != config_.layers.rend(); ++layer) {
+        image_layers.push_back(store_->layer_dir(*layer));
+    }
+    write_init_layer(dir_ + "/init", c.hostname, resolv, image_layers);
 
     // lowerdir, top first: the init layer, then the image's layers from the
     // newest down; layers by their short links (see store.hpp).

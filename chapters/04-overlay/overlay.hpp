@@ -41,8 +41,12 @@
 
 namespace minidocker {
 
-/// Writes the init layer into the empty directory `dir`.
-void write_init_layer(const std::string& dir, const std::string& hostname, const std::string& host_resolv_conf);
+/// Writes the init layer into the empty directory `dir`: the container's
+/// own /etc/hostname, /etc/hosts, /etc/resolv.conf and /etc/mtab, and an
+/// empty directory for each of /proc, /sys and /dev that the image lacks.
+/// `image_layers`: the image's layer directories, top first.
+void write_init_layer(const std::string& dir, const std::string& hostname, const std::string& host_resolv_conf,
+                      const std::vector<std::string>& image_layers);
 
 /// The overlayfs mount options. `lowers` top first; all paths as the kernel
 /// will resolve them (here: relative to $ROOT). `volatile_upper`: upper/ is

@@ -993,7 +993,8 @@ TEST(Ch04, ExitCodes) {
 // Claim: the init layer holds the mount points that chapters 01 and 03 mount
 // on (/proc, /sys, /dev), so an image that lacks them runs all the same, and
 // the runtime's mounts write nothing into the container's own layer: after a
-// run, upper/ is empty and `diff` says nothing.
+// run, upper/ is empty and `diff` says nothing. An image that has them (the
+// busybox one) needs none: its init layer holds only etc/.
 TEST(Ch04, InitLayerProvidesMountPoints) {
     MINIDOCKER_REQUIRE_ROOT();
     TempDir src;
@@ -1024,6 +1025,13 @@ TEST(Ch04, InitLayerProvidesMountPoints) {
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out, "");
     EXPECT_EQ(names_in(layer), (std::set<std::string>{"bin", "etc"}));
+
+    r = runtime(
+        {"run", "--name", "full", "busybox", "sh", "-c", "test -d /proc/self && test -d /sys/kernel && echo ok"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "ok\n");
+    EXPECT_EQ(names_in(container_dir("full") + "/init"), std::set<std::string>{"etc"});
+    EXPECT_EQ(names_in(container_dir("full") + "/upper"), std::set<std::string>{});
 }
 
 // Claim: the layers stack in order, top first: where two image layers hold

@@ -367,6 +367,59 @@ TEST(Ch04Layer, OverlayOptionsRefuseMoreThanAPage) {
 }
 
 // ===================================================================
+// write_init_layer(): the container's own files, and the mount points
+// the image lacks
+// ===================================================================
+
+TEST(Ch04InitLayer, MountPointsOnlyWhereTheImageHasNone) {
+    TempDir tmp;
+    const std::string top = tmp / "top", bottom = tmp / "bottom", init = tmp / "init";
+    fs::create_directories(bottom + "/proc");
+    fs::create_directories(bottom + "/sys");
+    write_file(top + "/sys", "a file in a newer layer hides the directory below");
+    fs::create_directories(init);
+
+    write_init_layer(init, "box", "nameserver 127.0.0.53\nnameserver 192.0.2.1\n", {top, bottom});
+    // /proc shows through from the bottom layer; /sys is hidden by a file,
+    // /dev is nowhere: both get a mount point.
+    EXPECT_EQ(list_tree(init), (std::vector<std::string>{"dev", "etc", "etc/hostname", "etc/hosts", "etc/mtab",
+                                                         "etc/resolv.conf", "sys"}));
+    EXPECT_EQ(read_file(init + "/etc/hostname"), "box\n");
+    EXPECT_TRUE(contains(read_file(init + "/etc/hosts"), "127.0.1.1\tbox\n"));
+    EXPECT_EQ(read_file(init + "/etc/resolv.conf"),
+              "# the host's /etc/resolv.conf, without loopback name servers\nnameserver 192.0.2.1\n");
+    EXPECT_EQ(fs::read_symlink(init + "/etc/mtab"), "/proc/mounts");
+
+    // An image with no layers at all (or none with these): every one.
+    const std::string bare = tmp / "bare";
+    fs::create_directories(bare);
+    write_init_layer(bare, "box", "", {});
+    for (const char* dir : {"proc", "sys", "dev", "etc"}) {
+        EXPECT_TRUE(fs::is_directory(bare + "/" + dir)) << dir;
+    }
+}
+
+TEST(Ch04InitLayer, WhiteoutsAndOpaqueRootsHideTheMountPointsBelow) {
+    REQUIRE_ROOT_FOR("mknod of a 0/0 character device and trusted.* xattrs");
+    TempDir tmp;
+    const std::string top = tmp / "top", middle = tmp / "middle", bottom = tmp / "bottom", init = tmp / "init";
+    for (const char* dir : {"/proc", "/sys", "/dev"}) {
+        fs::create_directories(bottom + dir);
+    }
+    make_whiteout(top + "/proc");  // the newest layer deleted /proc
+    make_opaque(middle);           // and a middle layer replaced the whole tree
+    fs::create_directories(middle + "/dev");
+    fs::create_directories(init);
+
+    write_init_layer(init, "box", "", {top, middle, bottom});
+    // /dev is the middle layer's; /proc is deleted; /sys lies only below
+    // the opaque root, which hides it.
+    EXPECT_TRUE(fs::is_directory(init + "/proc"));
+    EXPECT_TRUE(fs::is_directory(init + "/sys"));
+    EXPECT_FALSE(fs::exists(init + "/dev"));
+}
+
+// ===================================================================
 // the canonical tar and the layer digest
 // ===================================================================
 

@@ -45,6 +45,23 @@ void make_init_dir(const std::string& dir, const std::string& path) {
     check(::mkdir((dir + path).c_str(), 0755), fmt::format("mkdir(\"init{}\")", path));
 }
 
+// Does the image show a directory at `path` ("/proc")? `layers` top first.
+// The topmost layer with an entry there decides, as in the overlay: a
+// directory shows through; a whiteout or a file hides what is below. An
+// opaque root hides every layer below it.
+bool image_has_dir(const std::vector<std::string>& layers, const std::string& path) {
+    for (const std::string& layer : layers) {
+        struct stat st {};
+        if (::lstat((layer + path).c_str(), &st) == 0) {
+            return S_ISDIR(st.st_mode);
+        }
+        if (is_opaque_dir(layer)) {
+            return false;
+        }
+    }
+    return false;
+}
+
 // The host's resolv.conf, without the servers that are the host's own
 // loopback addresses: in the container, 127.0.0.1 is the container.
 std::string container_resolv_conf(const std::string& host) {
@@ -70,22 +87,25 @@ void mount_checked(const char* source, const std::string& target, const char* fs
 }  // namespace
 
 //! [ch04-init-layer]
-void write_init_layer(const std::string& dir, const std::string& hostname, const std::string& host_resolv_conf) {
+void write_init_layer(const std::string& dir, const std::string& hostname, const std::string& host_resolv_conf,
+                      const std::vector<std::string>& image_layers) {
     // Mount points: chapters 01 and 03 mount /proc, /sys and /dev on them.
-    // Made here, they never have to be created in the read-write layer.
-    // TODO(04.4): make the empty directories /proc, /sys, /dev, /dev/pts and
-    //   /dev/shm in the init layer, with make_init_dir(dir, path), parents
-    //   first; then the empty file /dev/console, mode 0600, with
-    //   write_init_file() (Docker's init layer has it). /etc is made on the
-    //   next line already, for the files below. Why? The child mounts /proc
-    //   (chapter 01), /dev and /sys (chapter 03) on these paths once the
-    //   overlay is its "/". Chapter 03 creates a mount point the root lacks,
-    //   and in an overlay a new directory is a write: it lands in upper/,
-    //   where it looks like a change the container made (`diff` says
-    //   "A /proc"). The busybox image has /proc, /sys and /dev, so it does
-    //   not show; an image without them does: InitLayerProvidesMountPoints.
-    //   Read overlayfs.rst ("Upper and Lower": a lower directory shows
-    //   through until it is written to).
+    // One the image lacks is made here, so it is never created in the
+    // read-write layer. (Docker's list also has /dev/console, /dev/pts and
+    // /dev/shm; under chapter 03's tmpfs on /dev nobody would see them.)
+    // TODO(04.4): for each of /proc, /sys and /dev that the image lacks
+    //   (!image_has_dir(image_layers, path), above), make the empty
+    //   directory in the init layer with make_init_dir(dir, path). /etc is
+    //   made on the next line already, for the files below. Why? The child
+    //   mounts /proc (chapter 01), /dev and /sys (chapter 03) on these
+    //   paths once the overlay is its "/". Chapter 03 creates a mount point
+    //   the root lacks, and in an overlay a new directory is a write: it
+    //   lands in upper/, where it looks like a change the container made
+    //   (`diff` says "A /proc"). The busybox image has /proc, /sys and
+    //   /dev, so it does not show; an image without them does:
+    //   InitLayerProvidesMountPoints. Read overlayfs.rst ("Upper and
+    //   Lower": a lower directory shows through until it is written to).
+    static_cast<void>(image_layers), static_cast<void>(image_has_dir);  // Delete: it only keeps -Werror quiet.
     make_init_dir(dir, "/etc");
     // The files that must say who *this* container is. They sit above the
     // image's layers, so they hide the image's copies, and each container
@@ -324,7 +344,12 @@ void Overlay::prepare(Container& c) {
     } catch (const std::system_error&) {
         // no resolv.conf on the host: the container gets an empty one
     }
-    write_init_layer(dir_ + "/init", c.hostname, resolv);
+    // The image's layers from the newest down: as the overlay stacks them.
+    std::vector<std::string> image_layers;
+    for (auto layer = config_.layers.rbegin(); layer != config_.layers.rend(); ++layer) {
+        image_layers.push_back(store_->layer_dir(*layer));
+    }
+    write_init_layer(dir_ + "/init", c.hostname, resolv, image_layers);
 
     // TODO(04.1): stack the layers. Fill `lowers`, the overlay's lowerdir
     //   list, in overlayfs' order: the *top* layer first, the one whose files
