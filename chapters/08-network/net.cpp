@@ -196,8 +196,11 @@ void Network::join(Container& c) {
 void Network::after_exit(Container& c) {
     // The namespace went with the container's last process (or is
     // another's): its old path would name whatever gets that pid next.
-    std::string path = Store{rt_->root_dir()}.container_dir(c.id) + "/inspect.json";
-    if (::access(path.c_str(), F_OK) == 0) {
+    // With --rm the whole record goes in a moment: nothing to correct (and
+    // on ext4 a rename over a file costs a block written and freed).
+    Store store{rt_->root_dir()};
+    std::string path = store.container_dir(c.id) + "/inspect.json";
+    if (::access(path.c_str(), F_OK) == 0 && !store.container_config(c.id).auto_remove) {
         write_json_atomic(path,
                           {{"HostConfig", {{"NetworkMode", mode_.text()}}}, {"NetworkSettings", {{"SandboxKey", ""}}}},
                           Durable::no);
