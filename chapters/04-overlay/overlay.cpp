@@ -382,7 +382,11 @@ void Overlay::setup_after_root(Container& /*c*/) {
 }
 
 void Overlay::after_exit(Container& c) {
-    if (!store_ || !started_) {
+    // A --rm container's folder goes in a moment (cleanup): no one could
+    // read an "exited" record, and writing it would cost a block allocated
+    // and freed again. (A runtime killed before cleanup leaves "running"
+    // with a dead pid, which ps and rm see through, as after any kill.)
+    if (!store_ || !started_ || auto_remove_) {
         return;
     }
     ContainerState state = store_->container_state(c.id);

@@ -27,7 +27,7 @@
 ///   setup_before_root  mount the overlay on merged/ (in the container's own
 ///                      mount namespace: it goes away with the container)
 ///   setup_after_root   cd to the image's WorkingDir
-///   after_exit         state.json: exited, with the exit code
+///   after_exit         state.json: exited, with the exit code (not --rm)
 ///   cleanup            with --rm (or when the start failed): remove it all
 /// \endcode
 #pragma once
