@@ -9,7 +9,9 @@
 # noise hits every command of a group alike):
 #   1. start-to-exit of /bin/true with full isolation (namespaces uts pid mnt
 #      ipc net cgroup; memory, pids and cpu limits): minidocker run --rm,
-#      crun run, runc run, and the floor (unshare of the same namespaces);
+#      crun run, runc run, the floor (unshare of the same namespaces), and
+#      the floor of this design (overlay_floor.c: the kernel calls of an
+#      overlay root, an init layer, records and cgroups, and nothing else);
 #      then the same with the host's network (--net host, no network namespace)
 #   2. exec of /bin/true into a running container: minidocker exec, nsenter -a,
 #      runc exec
@@ -129,6 +131,17 @@ cat > "$work/runc-run" << 'EOF'
 cd "$1" && exec runc run "bench-runc-$$"
 EOF
 chmod +x "$work/crun-run" "$work/runc-run"
+# The floor of this design: see the top of overlay_floor.c. It speaks
+# cgroup v1 only: on a host without, its row is left out.
+cc -O2 -o "$work/overlay_floor" "$repo/tests/bench/overlay_floor.c"
+mkdir -p "$store/floor"
+design_floor=() design_floor_label=()
+if "${v1_view[@]}" "$work/overlay_floor" "$layer" "$store/floor" 2> "$work/floor.err"; then
+  design_floor=("$work/overlay_floor $layer $store/floor")
+  design_floor_label=("floor of this design: \`overlay_floor\` (the same namespaces, an overlay root with an init layer, records, cgroups; no runtime)")
+else
+  echo "bench.sh: the row of overlay_floor is left out: $(cat "$work/floor.err")" >&2
+fi
 
 # ------------------------------------------------------------ measuring
 # hyperfine writes JSON; group() turns it into Markdown rows.
@@ -203,12 +216,14 @@ bench --v1-view -w 5 -r "$runs_start" --export-json "$export_dir/start.json" -- 
   "$work/crun-run $bundle" \
   "$work/runc-run $bundle" \
   "unshare --mount --uts --ipc --pid --net --cgroup --fork true" \
+  "${design_floor[@]}" \
   "env MINIDOCKER_ROOT=$work/tmpfs/root $md run --rm ${limits[*]} busybox true"
 group "Start to exit of /bin/true, full isolation" "$export_dir/start.json" ms \
   "\`minidocker run --rm -m 64m --pids-limit 1024 --cpus 1 busybox true\`" \
   "\`crun run\` (same namespaces and limits)" \
   "\`runc run\` (same namespaces and limits)" \
   "floor: \`unshare --mount --uts --ipc --pid --net --cgroup --fork true\`" \
+  "${design_floor_label[@]}" \
   "the same \`minidocker run --rm\`, with its state on a tmpfs instead of $(findmnt -no FSTYPE -T "$store")"
 
 bench --v1-view -w 5 -r "$runs_start" --export-json "$export_dir/start-host.json" -- \
