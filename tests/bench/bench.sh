@@ -58,10 +58,13 @@ md=$repo/build/bin/minidocker
 
 work=$(mktemp -d /tmp/minidocker-bench.XXXXXX)
 # The store where minidocker's default one is, under /var/lib, not among
-# the scratch files: on a disk mounted with `discard` (this VM's), the part
-# of it where many files were just deleted (an earlier run's commit data, a
-# test run) is slow to allocate in for a minute or so: we measured a mkdir
-# at 400-500 us in /tmp against 20 us in /var/lib, at the same moment.
+# the scratch files. On an ext4 without a journal (this VM's root), the
+# kernel will not reuse an inode deleted in the last minute (five, if its
+# block is not yet written back), and every new file steps over those, one
+# cache lookup each (recently_deleted() in fs/ext4/ialloc.c; perf shows it
+# in a start). So where many files were just deleted (an earlier run's
+# commit data, a test run), creating one is slow for minutes: we measured
+# a mkdir at 400-500 us in /tmp against 20 us in /var/lib, at one moment.
 store=$(mktemp -d /var/lib/minidocker-bench.XXXXXX)
 export MINIDOCKER_ROOT=$store/root
 ids=()
