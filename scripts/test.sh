@@ -34,12 +34,17 @@ echo "== tests"
 export MINIDOCKER_NO_SKIP=1
 rm -rf build/counts  # the suites' counts (issue 13), printed once all have run
 print_counts() {
+  local rc=$?
   echo "== counts"
   if compgen -G "build/counts/*.txt" > /dev/null; then
     sort build/counts/*.txt
   else
     echo "(no counts were recorded)"
   fi
+  echo "test.sh: exit $rc after $((SECONDS / 60)) min $((SECONDS % 60)) s"
 }
 trap print_counts EXIT
-ctest --test-dir build -j2 --output-on-failure --timeout 900
+# The default set: each chapter's suite on its own chapter and on `minidocker`.
+# Left out, each one label away: the whole matrix of suites x later chapters
+# (ctest -L matrix) and the per-TODO exercise check (ctest -L exercise-full).
+ctest --test-dir build -j2 -LE "matrix|exercise-full" --output-on-failure --timeout 900
