@@ -480,3 +480,15 @@ bool is_opaque_dir(const std::string& path) {
 }
 
 }  // namespace minidocker
+
+// Why minidocker defines a libarchive function: a static program gets every
+// format *writer* libarchive has, because archive_write_set_format_pax(),
+// which we use, shares a file with libarchive's table of all writers. One of
+// them, xar, is XML: it pulls in libxml2, which pulls in ICU (30 MB of
+// Unicode tables) and its network code, and the linker warns about getaddrinfo
+// and dlopen in a static program. We never write xar: this definition takes
+// the table's reference, so none of that is linked. Reading is unaffected.
+extern "C" int archive_write_set_format_xar(struct archive* a) {
+    archive_set_error(a, ENOTSUP, "minidocker writes no xar archives");
+    return ARCHIVE_FATAL;
+}
