@@ -7,8 +7,8 @@
 # that, the host's files in new namespaces. Extra arguments replace the default command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh > /dev/null
-scripts/build.sh > /dev/null
+scripts/setup.sh
+scripts/build.sh
 latest=$(ls build/bin | grep -E '^ch[0-9]+$' | sort | tail -n 1)
 if [ $# -eq 0 ]; then
   set -- /bin/sh
