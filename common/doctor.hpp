@@ -41,6 +41,9 @@ struct Machine {
 /// /bin/busybox.
 Machine this_machine(const std::string& state_root);
 
+/// How one check came out: ok; warn (the course runs, but something may
+/// surprise a student, such as a missing v1 freezer); fail (a chapter cannot
+/// run here until it is fixed). Any fail makes `doctor` exit 1.
 enum class Verdict { ok, warn, fail };
 
 /// One check's result: "cgroups", ok, "hybrid: ...", "" (fix: what to do).

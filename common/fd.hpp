@@ -18,6 +18,12 @@
 
 namespace minidocker {
 
+/// The move-only owner of one file descriptor: it closes the descriptor when
+/// it is destroyed or reset, and hands it on with std::move() or release().
+/// Every chapter keeps its descriptors in Fds from the moment they are
+/// opened, always close-on-exec (open_fd() adds O_CLOEXEC), so none stays
+/// open on an error path or leaks into the container's command. get() only
+/// lends the number: the Fd still closes it.
 class Fd {
 public:
     Fd() = default;

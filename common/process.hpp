@@ -38,6 +38,13 @@ struct ChildFailure {
     std::string message;  ///< "mount(...): Permission denied"
 };
 
+/// The socket pair between the runtime and the child it clones: made before
+/// the clone, one end for each side after it (use_as_parent(),
+/// use_as_child()). Runtime::run_container() and chapter 06's `exec` use it
+/// for the rounds of "go" and "ready", and the child sends a failure over it
+/// instead of throwing across the clone. Both ends are close-on-exec: a
+/// successful execve closes the child's end, and end-of-file is how the
+/// parent learns that the command runs.
 class SyncChannel {
 public:
     SyncChannel();  ///< socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC)

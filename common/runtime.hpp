@@ -70,6 +70,14 @@ struct Container {
 
 class Runtime;
 
+/// One chapter's idea, as the Runtime sees it: options of `run`, subcommands,
+/// and actions at the moments of a container start (listed at the top of
+/// runtime.hpp), each a virtual function that does nothing unless
+/// overridden. A chapter adds one Feature subclass; main() adds one per
+/// chapter so far, with Runtime::add(). Features learn about the container
+/// being started only from the Container they are handed, and keep no
+/// pointer to the Runtime. The tag, "03 rootfs", prefixes the feature's
+/// `--trace` lines.
 class Feature {
 public:
     /// tag: the trace prefix, "01 namespaces".
@@ -105,6 +113,12 @@ private:
     std::string tag_;
 };
 
+/// One chapter's program: the command line (CLI11, with `--root`, `--trace`,
+/// and the subcommands `run` and `doctor`), the features added so far, and
+/// the walk of a container start through the moments (run_container()).
+/// Every chapter's main() makes one, adds the features in chapter order, and
+/// returns main(argc, argv). Runtime::main() is the one place that catches:
+/// any exception becomes one line on stderr, "ch03: ...", and exit code 125.
 class Runtime {
 public:
     /// chapter: "01"; topic: "namespaces". The program is called "ch01".

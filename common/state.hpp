@@ -25,12 +25,14 @@
 
 namespace minidocker {
 
-/// \fn void write_file_atomic(const std::string& path, const std::string& content, mode_t mode, Durable durable)
+/// Whether write_file_atomic() makes the new content survive a power cut
+/// (yes: fsync() before the rename) or only a crash of the runtime (no).
+enum class Durable { yes, no };
+
 /// Replaces `path` with `content`: temp file, fsync, rename. Without the
 /// fsync (Durable::no) readers still see old or new, never half; only a power
 /// cut may lose the new content. That is right for what a reboot makes
 /// meaningless anyway, like the state of a running container.
-enum class Durable { yes, no };
 void write_file_atomic(const std::string& path, const std::string& content, mode_t mode = 0644,
                        Durable durable = Durable::yes);
 void write_json_atomic(const std::string& path, const nlohmann::json& value, Durable durable = Durable::yes);

@@ -27,6 +27,12 @@ namespace minidocker {
 /// or repeated name, or an empty list.
 unsigned long parse_namespace_list(const std::string& list);
 
+/// Chapter 01's feature: the container's new namespaces. At prepare it turns
+/// `--ns` into the CLONE_NEW* flags of the clone and checks `--hostname`; in
+/// the child it makes "/" private, mounts a fresh /proc, sets the hostname
+/// and brings `lo` up, each only when that namespace is new. It also adds
+/// the `ns PID` subcommand (ns_inspector.hpp). Every chapter's program
+/// starts with it: making "/" private comes before any other mount.
 class Namespaces : public Feature {
 public:
     Namespaces() : Feature("01 namespaces") {}

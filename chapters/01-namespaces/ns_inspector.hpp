@@ -21,6 +21,8 @@
 
 namespace minidocker {
 
+/// One row of `ch01 ns`: one link of /proc/PID/ns, and whether the other
+/// process has the same one.
 struct NsEntry {
     std::string type;  ///< "net", "pid_for_children", ...
     std::string link;  ///< "net:[4026532008]", empty if the kernel has no such type
@@ -28,6 +30,10 @@ struct NsEntry {
     bool shared = false;  ///< the other process has the same inode
 };
 
+/// What `ch01 ns PID` prints: the ten /proc/PID/ns entries of one process,
+/// each compared with another process (the host's PID 1 unless `--vs`).
+/// Made by inspect_namespaces(), printed by format_ns_table() or
+/// format_ns_json(); chapter 06's `ns NAME` shows a container's the same way.
 struct NsReport {
     pid_t pid = 0;
     pid_t vs = 0;

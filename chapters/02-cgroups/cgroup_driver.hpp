@@ -22,7 +22,7 @@
 
 namespace minidocker {
 
-/// How the host mounts cgroups (see DESIGN.md §11):
+/// How the host mounts cgroups (see ARCHITECTURE.md, "Kernel facts that shape the code"):
 /// \code{.unparsed}
 ///   unified  cgroup v2 only: one tree at the root, all controllers in it
 ///   hybrid   v1 controllers at <root>/memory, <root>/cpu...; an empty

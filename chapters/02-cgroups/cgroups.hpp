@@ -89,6 +89,13 @@ private:
     std::vector<std::string> parents_;      ///< directories we made above them, deepest first
 };
 
+/// Chapter 02's feature: the container's cgroups and the limits `run`'s
+/// options ask for. It checks the options at prepare (bad input makes
+/// nothing), makes the directories and writes the limits at create
+/// (ContainerCgroups), has the child born in them (cgroup v2) or move itself
+/// in before it runs anything (v1), reports an OOM kill as exit 137 with a
+/// note, and removes the directories after exit. It speaks unified, hybrid
+/// and legacy hosts alike (CgroupMode).
 class Cgroups : public Feature {
 public:
     /// `root`: where the cgroup filesystems are, /sys/fs/cgroup on a real host.

@@ -47,6 +47,9 @@ const std::vector<std::string>& masked_paths();
 /// magic SysRq key, interrupt routing): they become read-only.
 const std::vector<std::string>& read_only_paths();
 
+/// What make_mount_target() makes, or accepts, at a mount point: a
+/// directory (to mount a filesystem or bind a directory on) or a file (to
+/// bind a file onto).
 enum class TargetKind { directory, file };
 
 /// Makes sure `path` (absolute, as seen from the container) exists inside the
@@ -56,6 +59,13 @@ enum class TargetKind { directory, file };
 /// "/" in the container after the switch, and a temp dir in the unit tests.
 void make_mount_target(const std::string& root, const std::string& path, TargetKind kind);
 
+/// Chapter 03's feature: the container's own root filesystem. For
+/// Container::rootfs (`--rootfs DIR`, or from chapter 04 on the image's
+/// overlay) it binds the directory on itself, pivot_root()s into it and
+/// detaches the host's tree, then mounts /dev, /sys and friends inside and
+/// masks the dangerous parts of /proc. `--chroot` does it the insecure way,
+/// on purpose, to show the difference. Without a root filesystem it does
+/// nothing: the container sees the host's files, as in chapters 01-02.
 class RootFs : public Feature {
 public:
     RootFs() : Feature("03 rootfs") {}

@@ -1,6 +1,7 @@
 // Issue 13's bad input table, proven from outside: every command line in
 // tests/bad_input.tsv (the table the book prints in its Troubleshooting
-// page) is refused the way DESIGN.md §6 promises. The program exits 125,
+// page) is refused the way ARCHITECTURE.md promises ("Bad input changes
+// nothing", in its section "Invariants"). The program exits 125,
 // prints nothing on stdout and exactly one line "PROGRAM: ..." on stderr
 // that contains the row's phrase, and changes nothing: the state directory
 // (which holds the image busybox, a stopped container named `stopped` and a
