@@ -3,7 +3,7 @@
 # exercise NN lives, and how its TODO blocks are marked in the chapter's code.
 #
 #   . "$repo/exercises/lib.sh"
-#   find_exercise 02    # sets exercise_dir, chapter_dir, readme, feature_files
+#   find_exercise 02    # sets exercise_dir, chapter_dir, readme, work_dir, feature_files
 #   todo_markers FILE [NN]               # the TODO markers of FILE, checked
 #   marker_problems REFERENCE SUBMISSION # moved or deleted markers, in words
 #
@@ -36,7 +36,7 @@ find_exercise() {
   exercise_dir=${exercise_dirs[0]%/}
   chapter_dir=${chapter_dirs[0]%/}
   readme=$exercise_dir/README.md
-  skeleton_dir=$exercise_dir/skeleton  # until the tools generate their skeletons
+  work_dir=$exercise_dir/work  # the student's copy (try.sh makes it; git ignores it)
   # The student's files: the chapter's files with a TODO(NN.k) block.
   feature_files=()
   for f in "$chapter_dir"/*.cpp; do
