@@ -84,7 +84,7 @@ todo_markers() {
         sub(/[)].*$/, "", num)
         if (nn != "" && substr(num, 1, 2) != nn) bad("TODO(" num ") is not a TODO of chapter " nn)
         if (kind == "//{") {
-          if (open != "") bad("TODO(" num ") begins inside the block of TODO(" open "), which has no end yet")
+          if (open != "") bad("the block of TODO(" open "), begun at line " start ", has no end before this begin of TODO(" num ")")
           open = num
           start = NR
           printf "%d\tbegin\t%s\t%s\n", NR, num, anchor

@@ -142,6 +142,12 @@ if ! { cmake --build "$build_dir" -j2 --target "$chapter" probe rootfs &&
   grep -o -E '^[^ :]+:[0-9]+:[0-9]+: (fatal )?error:' "$logs/build.log" | cut -d: -f1,2 | awk '!seen[$0]++' |
     head -n 5 | while IFS=: read -r file line; do
       todo=""
+      # With ccache's base_dir a path in the repository is relative to the
+      # folder the compiler ran in: the chapter's in the build folder.
+      case $file in
+        /*) ;;
+        *) file=$(realpath -m "$build_dir/${chapter_dir#"$repo"/}/$file") ;;
+      esac
       if [ -f "$file" ]; then
         todo=$(awk -v last="$line" -v re="TODO\\\\($nn\\\\.[0-9]+\\\\)" '
           NR > last { exit }
