@@ -1,28 +1,36 @@
 #!/usr/bin/env bash
 # exercises/check.sh NN [REFERENCE_BUILD_DIR] [--quick]
 #
-# Proves that exercise NN is honest (DESIGN.md §10). Run it as root, from
-# anywhere, after building the reference (REFERENCE_BUILD_DIR, default build/):
+# Proves that exercise NN is honest (ARCHITECTURE.md, section Exercises). Run
+# it as root, from anywhere, after building the reference
+# (REFERENCE_BUILD_DIR, default build/). The skeleton is generated from the
+# chapter's file (exercises/skeleton.sh), so it cannot drift from it; what
+# can go wrong is the markers, the README's table and the tests:
 #
-#   1. the skeleton differs from the reference only where a TODO(NN.k) marker
-#      is: every changed block of lines carries one;
+#   1. the TODO markers of the chapter's feature files are well formed
+#      (every "//{ TODO(NN.k)" has its "//} TODO(NN.k)", no block inside
+#      another, no block empty, every number one of chapter NN's), and the
+#      TODOs with a block are exactly the TODOs with a row in
+#      exercises/NN-*/README.md's table;
 #   2. the skeleton builds, warnings as errors;
 #   3. chapter NN's own tests (ctest names ^chNN@chNN\.) do not all pass on the
 #      skeleton: otherwise it is not an exercise;
 #   4. every TODO(NN.k) has a row in exercises/NN-*/README.md's table
 #      "| `TODO(NN.k)` | `chNN@chNN.Suite.Test`, ... |", and each test named
 #      there fails on the skeleton;
-#   5. each TODO alone: the reference with only that TODO's block(s) taken
-#      from the skeleton fails each test of its row, so no TODO hides behind
-#      another one (skipped with --quick);
+#   5. each TODO alone: the skeleton with only that TODO's block(s) open
+#      (exercises/skeleton.sh --only k: the other blocks keep the
+#      reference's lines) fails each test of its row, so no TODO hides
+#      behind another one (skipped with --quick);
 #   6. the same tests all pass on the reference (and so do the fixtures CTest
 #      adds to them, such as the leak check).
 #
 # Exit status: 0 honest, 1 not honest, 2 cannot check (usage, not root, ...).
 #
 # Builds happen in REFERENCE_BUILD_DIR/exercise-NN (configured with
-# -DMINIDOCKER_EXERCISE=NN -DMINIDOCKER_WERROR=ON; left as the skeleton's
-# build at the end). In REFERENCE_BUILD_DIR itself only chNN and
+# -DMINIDOCKER_EXERCISE=NN -DMINIDOCKER_WERROR=ON, which generates the
+# skeleton into its skeleton/ folder; left as the skeleton's build at the
+# end; step 5's files are in its one-todo/ folder). In REFERENCE_BUILD_DIR itself only chNN and
 # chNN_integration are brought up to date, so step 6 tests what the sources
 # say. Logs: REFERENCE_BUILD_DIR/exercise-NN/check-logs/.
 set -Eeuo pipefail
@@ -66,14 +74,9 @@ die() {
 find_exercise "$nn"
 [ -f "$readme" ] || die "no $readme"
 
-skeleton_files=()
-for f in "$skeleton_dir"/*; do
-  [ -f "$f" ] || continue
-  name=$(basename "$f")
-  [ -f "$chapter_dir/$name" ] || die "skeleton/$name has no reference file $chapter_dir/$name"
-  skeleton_files+=("$name")
-done
-[ ${#skeleton_files[@]} -gt 0 ] || die "no files in $skeleton_dir"
+# The chapter's files with a TODO(NN.k) block: the student's files.
+skeleton_files=("${feature_files[@]}")
+[ ${#skeleton_files[@]} -gt 0 ] || die "no file in $chapter_dir has a \"//{ TODO($nn.k)\" block"
 
 [ "$(id -u)" -eq 0 ] || die "run as root: chapter $nn's integration tests need it (they would fail, not skip)"
 [ -f "$ref_build/CMakeCache.txt" ] || die "$ref_build is not a configured build folder (cmake -S $repo -B $ref_build)"
@@ -149,21 +152,8 @@ names_regex() {
   printf '^(%s)$' "$out"
 }
 
-# merged REFERENCE SKELETON: both files in one, every changed block between a
-# line "@@{ FIRST LAST" (its lines in the skeleton) and a line "@@}", its lines
-# prefixed "-" (reference) or "+" (skeleton); unchanged lines prefixed " ".
-merged() {
-  diff --old-line-format='-%L' --new-line-format='+%L' --unchanged-line-format=' %L' \
-    --old-group-format=$'@@{ %df %dl\n%<@@}\n' --new-group-format=$'@@{ %df %dl\n%>@@}\n' \
-    --changed-group-format=$'@@{ %df %dl\n%<%>@@}\n' --unchanged-group-format='%=' \
-    "$1" "$2" || [ $? -eq 1 ]
-}
-
 # ---------------------------------------------------------------- the TODOs
-step "exercise $nn: ${exercise_dir#"$repo"/} against ${chapter_dir#"$repo"/}"
-mapfile -t todos < <(cat "${skeleton_files[@]/#/$skeleton_dir/}" |
-  grep -o "TODO($nn\.[0-9]*)" | sed "s/TODO($nn\.\([0-9]*\))/\1/" | sort -n -u)
-echo "  TODOs in the skeleton: ${todos[*]/#/$nn.}"
+step "exercise $nn: ${exercise_dir#"$repo"/}, its skeleton generated from ${chapter_dir#"$repo"/}"
 
 # The README's table: | `TODO(NN.k)` | `test`, `test` |
 declare -A row_tests=()
@@ -173,19 +163,44 @@ while IFS= read -r line; do
   row_tests[$k]=$(printf '%s\n' "${line#*)}" | grep -o "\`$chapter@[^\`]*\`" | tr -d '`' | tr '\n' ' ' || true)
 done <"$readme"
 
-step "1. the skeleton differs from the reference only at TODO markers"
-untagged=0
+step "1. the TODO markers are well formed, and each TODO has its row in ${readme#"$repo"/}"
+todos=()
+marker_errors=0
 for name in "${skeleton_files[@]}"; do
-  while read -r first last; do
-    report FAIL "skeleton/$name: a change without a TODO($nn.k) marker (skeleton lines $first-$last)"
-    untagged=$((untagged + 1))
-  done < <(merged "$chapter_dir/$name" "$skeleton_dir/$name" | awk -v re="TODO\\\\($nn\\\\.[0-9]+\\\\)" '
-    /^@@\{/ { inside = 1; tagged = 0; first = $2; last = $3; next }
-    /^@@\}/ { if (!tagged) print first, last; inside = 0; next }
-    inside && /^\+/ && $0 ~ re { tagged = 1 }')
+  if ! todo_markers "$chapter_dir/$name" "$nn" >"$logs/markers-$name.txt" 2>"$logs/markers-$name.errors"; then
+    while IFS= read -r problem; do
+      report FAIL "${problem#"$repo"/}"
+      marker_errors=$((marker_errors + 1))
+    done <"$logs/markers-$name.errors"
+  fi
+  # A block with no line in it leaves nothing out: a marker pair forgotten.
+  while read -r first k; do
+    report FAIL "${chapter_dir#"$repo"/}/$name:$first: the block of TODO($k) is empty"
+    marker_errors=$((marker_errors + 1))
+  done < <(awk -F'\t' '$2 == "begin" { first = $1; k = $3 } $2 == "end" && $1 == first + 1 { print first, k }' \
+    "$logs/markers-$name.txt")
 done
-[ $untagged -gt 0 ] || report ok "every changed block carries a TODO($nn.k) marker"
-[ ${#todos[@]} -gt 0 ] || report FAIL "the skeleton has no TODO($nn.k) markers"
+marker_lists=()
+for name in "${skeleton_files[@]}"; do marker_lists+=("$logs/markers-$name.txt"); done
+mapfile -t todos < <(awk -F'\t' '{ print $3 }' "${marker_lists[@]}" | sed -n "s/^$nn\.\([0-9]*\)$/\1/p" | sort -n -u)
+blocks=$(awk -F'\t' '$2 == "begin"' "${marker_lists[@]}" | wc -l)
+echo "  TODOs with a block: ${todos[*]/#/$nn.} ($blocks blocks in ${skeleton_files[*]})"
+[ $marker_errors -gt 0 ] || report ok "the markers are well formed"
+[ ${#todos[@]} -gt 0 ] || report FAIL "no TODO($nn.k) block in ${skeleton_files[*]}"
+table_ok=true
+for k in "${todos[@]}"; do
+  if [ -z "${row_tests[$k]:-}" ] || [ -z "${row_tests[$k]// /}" ]; then
+    report FAIL "TODO($nn.$k) has no row (or no \`$chapter@...\` test names) in the README's table"
+    table_ok=false
+  fi
+done
+for k in $(printf '%s\n' "${!row_tests[@]}" | sort -n); do
+  case " ${todos[*]} " in
+    *" $k "*) ;;
+    *) report FAIL "the README's table has a row for TODO($nn.$k), which has no block in the code"; table_ok=false ;;
+  esac
+done
+! $table_ok || report ok "the README's table has one row per TODO, and no other"
 
 # ---------------------------------------------------------------- 1. build
 step "2. the skeleton builds (-DMINIDOCKER_EXERCISE=$nn -DMINIDOCKER_WERROR=ON in ${ex_build#"$repo"/})"
@@ -213,13 +228,10 @@ fi
 known_tests=" $(awk '{ print $1 }' "$logs/skeleton.results" | tr '\n' ' ')"
 
 # ---------------------------------------------------------------- 4. the table
-step "4. every TODO has a row in ${readme#"$repo"/}, and its tests fail on the skeleton"
+step "4. the tests of each TODO's row fail on the skeleton"
 for k in "${todos[@]}"; do
   tests=${row_tests[$k]:-}
-  if [ -z "${tests// /}" ]; then
-    report FAIL "TODO($nn.$k) has no row (or no \`$chapter@...\` test names) in the README's table"
-    continue
-  fi
+  [ -n "${tests// /}" ] || continue  # step 1 said so
   for t in $tests; do
     case $known_tests in
       *" $t "*) ;;
@@ -233,18 +245,12 @@ for k in "${todos[@]}"; do
     fi
   done
 done
-for k in $(printf '%s\n' "${!row_tests[@]}" | sort -n); do
-  case " ${todos[*]} " in
-    *" $k "*) ;;
-    *) report FAIL "the README's table has a row for TODO($nn.$k), which the skeleton does not have" ;;
-  esac
-done
 
 # ---------------------------------------------------------------- 5. each TODO alone
 if $quick; then
   step "5. each TODO alone (skipped: --quick)"
 else
-  step "5. each TODO alone: the reference with only that TODO undone fails the TODO's tests"
+  step "5. each TODO alone: the skeleton with only that TODO open fails the TODO's tests"
   variant=$ex_build/one-todo
   mkdir -p "$variant"
   for name in "${skeleton_files[@]}"; do
@@ -255,17 +261,8 @@ else
     tests=${row_tests[$k]:-}
     [ -n "${tests// /}" ] || continue
     for name in "${skeleton_files[@]}"; do
-      merged "$chapter_dir/$name" "$skeleton_dir/$name" | awk -v marker="TODO($nn.$k)" '
-        /^@@\{/ { inside = 1; n = 0; mine = 0; next }
-        /^@@\}/ {
-          for (i = 1; i <= n; i++) {
-            side = substr(block[i], 1, 1)
-            if ((mine && side == "+") || (!mine && side == "-")) print substr(block[i], 2)
-          }
-          inside = 0; next
-        }
-        inside { block[++n] = $0; if (substr($0, 1, 1) == "+" && index($0, marker)) mine = 1; next }
-        { print substr($0, 2) }' >"$variant/$name.new"
+      "$repo/exercises/skeleton.sh" --only "$k" -o "$variant/$name.new" "$chapter_dir/$name" ||
+        die "exercises/skeleton.sh --only $k failed on $chapter_dir/$name"
       # Replace only what changed, so the build redoes only what it must.
       if cmp -s "$variant/$name.new" "$variant/$name"; then
         rm "$variant/$name.new"
@@ -274,7 +271,7 @@ else
       fi
     done
     if ! build "$ex_build" "build-todo-$k"; then
-      report FAIL "TODO($nn.$k) alone: the reference with only it undone does not build"
+      report FAIL "TODO($nn.$k) alone: the skeleton with only it open does not build (log: $logs/build-todo-$k.log)"
       continue
     fi
     # shellcheck disable=SC2086  # $tests is a list of names without spaces

@@ -7,15 +7,22 @@
 # it is done (all its tests pass) or which of its tests still fail. Run it as
 # root, from anywhere:
 #
-#   sudo exercises/try.sh 02                 # exercises/02-cgroups/skeleton/
+#   sudo exercises/try.sh 02                 # your copy, exercises/02-cgroups/work/
 #   sudo exercises/try.sh 02 ~/my-cgroups    # a folder with your cgroups.cpp
 #
+# Your copy: the repository keeps no skeleton. When the folder (work/ by
+# default) has no cgroups.cpp yet, try.sh makes it from the chapter's file
+# with exercises/skeleton.sh, owned by the user who ran sudo; it never
+# writes over a file that is there. To start again, delete it. It then says
+# if a TODO marker (//{ TODO(NN.k) ... //} TODO(NN.k)) of your file moved or
+# is gone: the graders read your work block by block.
+#
 # The build folder (default build-exNN at the top of the repository) is
-# configured once with -DMINIDOCKER_EXERCISE=NN [-DMINIDOCKER_EXERCISE_DIR=
-# FOLDER] -DMINIDOCKER_WERROR=ON; then each try rebuilds only chNN (your file
+# configured once with -DMINIDOCKER_EXERCISE=NN -DMINIDOCKER_EXERCISE_DIR=
+# FOLDER -DMINIDOCKER_WERROR=ON; then each try rebuilds only chNN (your file
 # and a link), and the test program, the probe and the test rootfs when they
 # are out of date. On a compile error it shows the compiler's first errors and
-# the TODO whose marker is nearest above the line.
+# the TODO whose block holds the line (or whose marker is nearest above it).
 #
 # Exit status: 0 all of chapter NN's tests pass, 1 some fail (or the build
 # does), 2 cannot try (usage, not root, a file missing, cmake fails).
@@ -57,24 +64,37 @@ logs=$build_dir/try-logs
 # shellcheck source=exercises/lib.sh
 . "$repo/exercises/lib.sh"
 find_exercise "$nn"
-features=()
-for f in "$exercise_dir"/skeleton/*; do
-  [ -f "$f" ] && features+=("$(basename "$f")")
-done
-[ ${#features[@]} -gt 0 ] || die "no files in $exercise_dir/skeleton"
+features=("${feature_files[@]}")
+[ ${#features[@]} -gt 0 ] || die "no file in $chapter_dir has a TODO($nn.k) block"
 
-folder=""
-source_dir=$exercise_dir/skeleton
 if [ ${#args[@]} -eq 2 ]; then
   [ -d "${args[1]}" ] || die "no folder ${args[1]}"
   folder=$(realpath "${args[1]}")
-  source_dir=$folder
-  for f in "${features[@]}"; do
-    [ -f "$folder/$f" ] || die "$folder has no $f (start from a copy: cp $exercise_dir/skeleton/$f $folder/)"
-  done
+else
+  folder=$work_dir
 fi
+source_dir=$folder
 
 [ "$(id -u)" -eq 0 ] || die "run me as root (sudo $0 ${args[*]}): chapter $nn's tests start real containers"
+
+# ---------------------------------------------------------------- your copy
+for f in "${features[@]}"; do
+  [ ! -e "$folder/$f" ] || continue
+  mkdir -p "$folder"
+  "$repo/exercises/skeleton.sh" -o "$folder/$f" "$chapter_dir/$f" || die "could not make $folder/$f"
+  # Yours, not root's: sudo ran us, and you edit it without sudo.
+  if [ -n "${SUDO_UID:-}" ] && [ -n "${SUDO_GID:-}" ]; then
+    chown "$SUDO_UID:$SUDO_GID" "$folder/$f"
+    [ "$folder" != "$work_dir" ] || chown "$SUDO_UID:$SUDO_GID" "$folder"
+  fi
+  echo "try.sh: made your copy ${folder#"$repo"/}/$f from ${chapter_dir#"$repo"/}/$f (the skeleton): edit that file; this first try runs the skeleton as it is"
+done
+for f in "${features[@]}"; do
+  if ! problems=$(marker_problems "$chapter_dir/$f" "$folder/$f" "$f"); then
+    echo "try.sh: warning: your TODO markers are not the skeleton's; keep each //{ ... //} TODO line where it was:"
+    printf '%s\n' "$problems" | sed 's/^/  /'
+  fi
+done
 
 # ---------------------------------------------------------------- configure
 mkdir -p "$logs"
@@ -85,7 +105,7 @@ if [ ! -f "$build_dir/CMakeCache.txt" ] || [ "$(cache_value MINIDOCKER_EXERCISE)
   generator=()
   # A new folder gets Makefiles: they can build the test program alone (below).
   [ -f "$build_dir/CMakeCache.txt" ] || generator=(-G "Unix Makefiles")
-  echo "try.sh: configuring (-DMINIDOCKER_EXERCISE=$nn${folder:+ -DMINIDOCKER_EXERCISE_DIR=$folder} -DMINIDOCKER_WERROR=ON)"
+  echo "try.sh: configuring (-DMINIDOCKER_EXERCISE=$nn -DMINIDOCKER_EXERCISE_DIR=$folder -DMINIDOCKER_WERROR=ON)"
   cmake -S "$repo" -B "$build_dir" "${generator[@]}" -DMINIDOCKER_EXERCISE="$nn" \
     -DMINIDOCKER_EXERCISE_DIR="$folder" -DMINIDOCKER_WERROR=ON >"$logs/configure.log" 2>&1 || {
     tail -n 20 "$logs/configure.log" >&2
@@ -117,17 +137,28 @@ if ! { cmake --build "$build_dir" -j2 --target "$chapter" probe rootfs &&
     sed -n "${start},$((first + 15))p" "$logs/build.log" | grep -v -E '^g?make(\[[0-9]+\])?: ' | sed 's/^/  | /'
   fi
   echo
-  # Each error's place, and the TODO marker nearest above it in that file.
+  # Each error's place, and the TODO block it is in (or the TODO marker
+  # nearest above it) in that file.
   grep -o -E '^[^ :]+:[0-9]+:[0-9]+: (fatal )?error:' "$logs/build.log" | cut -d: -f1,2 | awk '!seen[$0]++' |
     head -n 5 | while IFS=: read -r file line; do
       todo=""
+      # With ccache's base_dir a path in the repository is relative to the
+      # folder the compiler ran in: the chapter's in the build folder.
+      case $file in
+        /*) ;;
+        *) file=$(realpath -m "$build_dir/${chapter_dir#"$repo"/}/$file") ;;
+      esac
       if [ -f "$file" ]; then
         todo=$(awk -v last="$line" -v re="TODO\\\\($nn\\\\.[0-9]+\\\\)" '
           NR > last { exit }
-          match($0, re) { found = substr($0, RSTART, RLENGTH) " (its marker is at line " NR ")" }
+          !match($0, re) { next }
+          { todo = substr($0, RSTART, RLENGTH) }
+          /^[ \t]*\/\/[{] TODO/ { inside = 1; found = "the block of " todo " (it begins at line " NR ")"; next }
+          /^[ \t]*\/\/[}] TODO/ { inside = 0; found = "the code after the block of " todo " (it ends at line " NR ")"; next }
+          !inside { found = "the code of " todo " (its marker is at line " NR ")" }
           END { print found }' "$file")
       fi
-      echo "  error at ${file#"$repo"/}:$line${todo:+, in the code of $todo}"
+      echo "  error at ${file#"$repo"/}:$line${todo:+, in $todo}"
     done
   echo
   echo "try.sh: chapter $nn does not build: fix the first error first (full log: $logs/build.log)"

@@ -5,15 +5,17 @@
 # exercises/grade.sh, over five generated submissions of exercise 01
 # (namespaces.cpp: it compiles fast, and its skeleton has five TODOs):
 #   reference      chapters/01-namespaces/namespaces.cpp as it is
-#   skeleton       exercises/01-namespaces/skeleton/namespaces.cpp
-#   compile-error  the reference with a line that is not C++
+#   skeleton       generated from it (exercises/skeleton.sh)
+#   compile-error  the reference with a line that is not C++, and without
+#                  the end marker of TODO(01.5)'s block
 #   hang           the reference sleeping an hour at the start of
 #                  Namespaces::prepare(), which every `run` goes through
-#   partly-done/   a folder: the reference with only TODO(01.4)'s block taken
-#                  from the skeleton (as exercises/check.sh step 5 makes it)
+#   partly-done/   a folder: the skeleton with only TODO(01.4)'s block open
+#                  (skeleton.sh --only 4, as exercises/check.sh step 5 makes it)
 # It prints grade.sh's table and checks it: the reference passes everything;
 # the skeleton fails every test of the README's table; the compile error is
-# "build failed" and the others are graded all the same; the hang is
+# "build failed" and the others are graded all the same, and its missing
+# marker is reported (the others' markers are "ok"); the hang is
 # "timeout"; partly-done fails the tests of TODO(01.4)'s row, and every TODO
 # that shares no test with that row is done; results.csv and results.html
 # exist and agree, cell for cell. Run as root (without root: exit 77, a
@@ -26,7 +28,6 @@ repo=$(realpath "${1:-$(dirname "${BASH_SOURCE[0]}")/../..}")
 nn=01
 todo=4  # the TODO partly-done leaves undone
 chapter_file=$repo/chapters/01-namespaces/namespaces.cpp
-skeleton_file=$repo/exercises/01-namespaces/skeleton/namespaces.cpp
 readme=$repo/exercises/01-namespaces/README.md
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -74,29 +75,15 @@ check() {  # check CONDITION_STATUS MESSAGE: prints ok/FAIL
 subs=$tmp/submissions
 mkdir -p "$subs/partly-done"
 cp "$chapter_file" "$subs/reference.cpp"
-cp "$skeleton_file" "$subs/skeleton.cpp"
-sed '/^namespace minidocker {$/a this line is not C++;' "$chapter_file" >"$subs/compile-error.cpp"
+"$repo/exercises/skeleton.sh" -o "$subs/skeleton.cpp" "$chapter_file"
+sed -e '/^namespace minidocker {$/a this line is not C++;' -e '/^ *\/\/} TODO(01\.5)$/d' "$chapter_file" >"$subs/compile-error.cpp"
 sed '/^void Namespaces::prepare(Container& c) {$/a \    ::sleep(3600);  // the demo'"'"'s hang' "$chapter_file" >"$subs/hang.cpp"
 grep -q 'this line is not C++' "$subs/compile-error.cpp" || { echo "grade_demo: no 'namespace minidocker {' line in $chapter_file"; exit 1; }
 grep -q 'sleep(3600)' "$subs/hang.cpp" || { echo "grade_demo: no Namespaces::prepare() in $chapter_file"; exit 1; }
 
-# partly-done: every block where the skeleton differs from the reference is
-# the reference's, but the block(s) marked TODO(01.4), which are the skeleton's.
-{ diff --old-line-format='-%L' --new-line-format='+%L' --unchanged-line-format=' %L' \
-  --old-group-format=$'@@{\n%<@@}\n' --new-group-format=$'@@{\n%>@@}\n' \
-  --changed-group-format=$'@@{\n%<%>@@}\n' --unchanged-group-format='%=' \
-  "$chapter_file" "$skeleton_file" || [ $? -eq 1 ]; } | awk -v marker="TODO($nn.$todo)" '
-    /^@@\{/ { inside = 1; n = 0; mine = 0; next }
-    /^@@\}/ {
-      for (i = 1; i <= n; i++) {
-        side = substr(block[i], 1, 1)
-        if ((mine && side == "+") || (!mine && side == "-")) print substr(block[i], 2)
-      }
-      inside = 0; next
-    }
-    inside { block[++n] = $0; if (substr($0, 1, 1) == "+" && index($0, marker)) mine = 1; next }
-    { print substr($0, 2) }' >"$subs/partly-done/namespaces.cpp"
-grep -q "TODO($nn.$todo)" "$subs/partly-done/namespaces.cpp" || { echo "grade_demo: no TODO($nn.$todo) in the skeleton"; exit 1; }
+# partly-done: the reference but for the block(s) of TODO(01.4), the skeleton's.
+"$repo/exercises/skeleton.sh" --only "$todo" -o "$subs/partly-done/namespaces.cpp" "$chapter_file"
+grep -q "^ *//{ TODO($nn.$todo)" "$subs/partly-done/namespaces.cpp" || { echo "grade_demo: no TODO($nn.$todo) block in $chapter_file"; exit 1; }
 
 # The README's table: the tests of each TODO.
 declare -A row_tests=()
@@ -170,6 +157,15 @@ check $? "compile-error: build failed"
 check $? "compile-error: the printed row says build failed"
 grep -q 'error:' "$tmp/out/logs/compile-error/build.log"
 check $? "compile-error: the compiler's error is in logs/compile-error/build.log"
+[ "$(cell compile-error markers)" != ok ] && grep -q "end marker of TODO(01.5) is gone" "$tmp/out/logs/compile-error/markers.txt" &&
+  grep -q "compile-error: .*TODO(01.5)" "$tmp/stdout"
+check $? "compile-error: its missing end marker of TODO(01.5) is reported (markers: $(cell compile-error markers))"
+bad=""
+for name in reference skeleton hang partly-done; do
+  [ "$(cell "$name" markers)" = ok ] || bad+=" $name=$(cell "$name" markers)"
+done
+[ -z "$bad" ]
+check $? "the other submissions' markers are where the skeleton has them${bad:+ (not:$bad)}"
 
 # hang: timeout, and nothing of it still runs.
 [ "$(cell hang result)" = timeout ]
