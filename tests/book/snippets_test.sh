@@ -17,11 +17,11 @@
 #   2. every marker line (`//! [name]`) in the snippet sources (the files
 #      under EXAMPLE_PATH that git knows: chapters/, common/, tests/) is half
 #      of a pair, and the pair is shown by at least one \snippet of that file;
-#   3. the exercise skeletons (exercises/NN-*/skeleton/F), copies of
-#      chapters/NN-*/F with TODOs, are not in EXAMPLE_PATH: no page can show
-#      them, so their markers are not required to be referenced. Each of their
-#      markers must still be a pair and name a marker of the reference file,
-#      so a renamed or dropped marker does not linger in the copy.
+#   3. the book shows the reference code without its exercise's scaffolding:
+#      book/source_filter.sh (the Doxyfile's filter for snippets and source
+#      pages) leaves no exercise hint, block marker or skeleton line
+#      (ARCHITECTURE.md, "Exercise markers") in any chapter file, and keeps
+#      every snippet marker line.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/book/lib.sh
@@ -72,27 +72,23 @@ while IFS=$'\t' read -r path name; do
 done < "$tmp/pairs"
 markers=$(wc -l < "$tmp/pairs")
 
-# ---------------------------------------------------------------- exercise skeletons
-skeleton_markers=0
-while read -r skel; do
-  chapter_dir=$(basename "$(dirname "$(dirname "$skel")")")
-  reference=$BOOK_SRC/chapters/$chapter_dir/$(basename "$skel")
-  while read -r name; do
-    skeleton_markers=$((skeleton_markers + 1))
-    n=$(book_count_marker "$BOOK_SRC/$skel" "$name")
-    if [ "$n" -ne 2 ]; then
-      err "$skel: [$name] occurs $n times (must be 2: open and close)"
-    elif [ ! -f "$reference" ]; then
-      err "$skel: has snippet markers, and its reference ${reference#"$BOOK_SRC"/} does not exist"
-    elif ! grep -qE "^[[:space:]]*(//!?|#!?)[[:space:]]*\[$name\][[:space:]]*$" "$reference"; then
-      err "$skel: marker [$name] is not a marker of its reference ${reference#"$BOOK_SRC"/} (stale copy?)"
-    fi
-  done < <(grep -E "$BOOK_MARKER_RE" "$BOOK_SRC/$skel" | sed -E 's/.*\[([^]]*)\].*/\1/' | sort -u)
-done < <(git -C "$BOOK_SRC" ls-files --cached --others --exclude-standard -- 'exercises/*/skeleton/*' |
-  while read -r f; do if grep -qE "$BOOK_MARKER_RE" "$BOOK_SRC/$f"; then echo "$f"; fi; done)
+# ---------------------------------------------------------------- exercise scaffolding
+scaffolding=0
+while read -r f; do
+  filtered=$("$BOOK_SRC/book/source_filter.sh" "$BOOK_SRC/$f")
+  if printf '%s\n' "$filtered" | grep -nE '^[[:space:]]*//([{}|]| TODO\([0-9]{2}\.[0-9]+\))' >"$tmp/left"; then
+    err "$f: the book would show exercise scaffolding: $(head -n 1 "$tmp/left")"
+  fi
+  before=$(grep -cE "$BOOK_MARKER_RE" "$BOOK_SRC/$f" || true)
+  after=$(printf '%s\n' "$filtered" | grep -cE '^[[:space:]]*//[[:space:]]*\[[^]]+\][[:space:]]*$' || true)
+  if [ "$before" -ne "$after" ]; then
+    err "$f: source_filter.sh keeps $after of its $before snippet marker lines"
+  fi
+  scaffolding=$((scaffolding + $(grep -cE '^[[:space:]]*//[{]' "$BOOK_SRC/$f" || true)))
+done < <(git -C "$BOOK_SRC" ls-files --cached --others --exclude-standard -- 'chapters/*.cpp' 'chapters/*.hpp')
 
 if [ "$errors" -ne 0 ]; then
   echo "FAIL: $errors problem(s) with $markers markers and $refs \\snippet references (see above)" >&2
   exit 1
 fi
-echo "book.snippets_resolve: $markers markers in $(cut -f1 "$tmp/pairs" | sort -u | wc -l) files, $refs \\snippet references in $(cut -d: -f1 "$tmp/refs" | sort -u | wc -l) files, all resolve; every marker is shown; $skeleton_markers exercise-skeleton markers match their reference files"
+echo "book.snippets_resolve: $markers markers in $(cut -f1 "$tmp/pairs" | sort -u | wc -l) files, $refs \\snippet references in $(cut -d: -f1 "$tmp/refs" | sort -u | wc -l) files, all resolve; every marker is shown; $scaffolding exercise blocks left out of the snippets"
