@@ -8,7 +8,6 @@
 #include <linux/close_range.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
-#include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -402,28 +401,6 @@ Fd receive_fd(int socket) {
     int fd = -1;
     std::memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
     return Fd{fd};
-}
-
-void add_interface_flags(const std::string& name, short flags) {
-    // Any socket will do: interface ioctls act on the network namespace
-    // the socket was made in, ours.
-    Fd sock{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
-    if (!sock) {
-        throw_errno("socket(AF_INET, SOCK_DGRAM)");
-    }
-    ifreq req{};
-    std::strncpy(req.ifr_name, name.c_str(), IFNAMSIZ - 1);
-    check(::ioctl(sock.get(), SIOCGIFFLAGS, &req), fmt::format("ioctl({}, SIOCGIFFLAGS)", trace::quote(name)));
-    req.ifr_flags = static_cast<short>(req.ifr_flags | flags);
-    std::string added = trace::flag_names(static_cast<unsigned short>(flags), {{IFF_UP, "IFF_UP"},
-                                                                               {IFF_BROADCAST, "IFF_BROADCAST"},
-                                                                               {IFF_LOOPBACK, "IFF_LOOPBACK"},
-                                                                               {IFF_RUNNING, "IFF_RUNNING"},
-                                                                               {IFF_NOARP, "IFF_NOARP"},
-                                                                               {IFF_PROMISC, "IFF_PROMISC"},
-                                                                               {IFF_MULTICAST, "IFF_MULTICAST"}});
-    check(::ioctl(sock.get(), SIOCSIFFLAGS, &req),
-          fmt::format("ioctl({}, SIOCSIFFLAGS, {})", trace::quote(name), added));
 }
 
 }  // namespace minidocker::sys

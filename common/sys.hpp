@@ -195,11 +195,4 @@ void send_fd(int socket, const DescribedFd& fd);
 /// Receives one (recvmsg with SCM_RIGHTS), close-on-exec.
 Fd receive_fd(int socket);
 
-/// Turns on `flags` (IFF_UP...) of network interface `name`, as
-/// `ip link set lo up` does: reads its flags (SIOCGIFFLAGS), adds them,
-/// writes them back (SIOCSIFFLAGS), through a socket of the caller's
-/// network namespace. Narrated as the two ioctls:
-/// `ioctl("lo", SIOCGIFFLAGS)`, `ioctl("lo", SIOCSIFFLAGS, IFF_UP)`.
-void add_interface_flags(const std::string& name, short flags);
-
 }  // namespace minidocker::sys
