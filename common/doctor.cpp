@@ -12,62 +12,23 @@
 #include <sstream>
 #include <system_error>
 
+#include "mountinfo.hpp"
 #include "process.hpp"
-#include "state.hpp"
+#include "sys.hpp"
 
 namespace minidocker {
 
 namespace {
 
-// One line of /proc/self/mountinfo (proc(5)), the fields the checks need.
-struct MountLine {
-    std::string point;    // where it is mounted: "/sys/fs/cgroup/memory"
-    std::string tags;     // the optional fields: "shared:1 master:2", or ""
-    std::string fstype;   // "cgroup", "cgroup2", "overlay", "ext4"...
-    std::string options;  // the superblock options: "rw,memory"
-};
-
-// mountinfo writes a space in a path as \040 (and tab, newline, backslash
-// likewise, in octal).
-std::string unescape(const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size()) {
-            out += static_cast<char>(std::strtol(s.substr(i + 1, 3).c_str(), nullptr, 8));
-            i += 3;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-
-std::vector<MountLine> read_mountinfo(const Machine& m) {
-    std::vector<MountLine> mounts;
-    std::istringstream in(read_text_file(m.root + "/proc/self/mountinfo"));
-    std::string line;
-    while (std::getline(in, line)) {
-        // 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
-        std::istringstream words(line);
-        std::string id, parent, devno, root, point, opts, word;
-        words >> id >> parent >> devno >> root >> point >> opts;
-        MountLine ml;
-        ml.point = unescape(point);
-        while (words >> word && word != "-") {
-            ml.tags += (ml.tags.empty() ? "" : " ") + word;
-        }
-        std::string source;
-        words >> ml.fstype >> source >> ml.options;
-        mounts.push_back(ml);
-    }
-    return mounts;
+std::vector<MountEntry> read_mountinfo(const Machine& m) {
+    return parse_mountinfo(sys::read_file(m.root + "/proc/self/mountinfo"));
 }
 
 // The mount that `path` lies on: the last-mounted one with the longest
 // mount point that is a prefix of it.
-const MountLine* mount_of(const std::vector<MountLine>& mounts, const std::string& path) {
-    const MountLine* best = nullptr;
-    for (const MountLine& ml : mounts) {
+const MountEntry* mount_of(const std::vector<MountEntry>& mounts, const std::string& path) {
+    const MountEntry* best = nullptr;
+    for (const MountEntry& ml : mounts) {
         bool under = path == ml.point || ml.point == "/" ||
                      (path.compare(0, ml.point.size(), ml.point) == 0 && path[ml.point.size()] == '/');
         if (under && (best == nullptr || ml.point.size() >= best->point.size())) {
@@ -119,18 +80,18 @@ Finding check_namespaces(const Machine& m) {
 // Chapter 02: which cgroup layout this host has. v2 alone (most machines
 // today), v1 alone, or systemd's hybrid: controllers on v1, plus an empty v2
 // tree at /sys/fs/cgroup/unified.
-Finding check_cgroups(const Machine& m, const std::vector<MountLine>& mounts) {
+Finding check_cgroups(const Machine& m, const std::vector<MountEntry>& mounts) {
     // A controller missing from the root's cgroup.controllers is held by a
     // cgroup v1 hierarchy, or not in the kernel at all: writing it to
     // cgroup.subtree_control would fail too.
     const std::string fix_v2 =
         "unmount its cgroup v1 hierarchy (or boot with cgroup_no_v1=all); chapter 02 then enables it in "
         "cgroup.subtree_control itself";
-    const MountLine* top = mount_of(mounts, "/sys/fs/cgroup");
+    const MountEntry* top = mount_of(mounts, "/sys/fs/cgroup");
     if (top != nullptr && top->point == "/sys/fs/cgroup" && top->fstype == "cgroup2") {
         std::string controllers;
         try {
-            controllers = read_text_file(m.root + "/sys/fs/cgroup/cgroup.controllers");
+            controllers = sys::read_file(m.root + "/sys/fs/cgroup/cgroup.controllers");
         } catch (const std::exception&) {
         }
         std::istringstream in(controllers);
@@ -152,19 +113,19 @@ Finding check_cgroups(const Machine& m, const std::vector<MountLine>& mounts) {
     // cgroup v1: one mount per controller (or group of them).
     std::string missing;
     for (const char* c : {"memory", "cpu", "pids"}) {
-        bool found = std::any_of(mounts.begin(), mounts.end(), [&](const MountLine& ml) {
-            return ml.fstype == "cgroup" && has_option(ml.options, c);
+        bool found = std::any_of(mounts.begin(), mounts.end(), [&](const MountEntry& ml) {
+            return ml.fstype == "cgroup" && has_option(ml.super_options, c);
         });
         if (!found) {
             missing += fmt::format(" {}", c);
         }
     }
-    bool any_v1 = std::any_of(mounts.begin(), mounts.end(), [](const MountLine& ml) { return ml.fstype == "cgroup"; });
+    bool any_v1 = std::any_of(mounts.begin(), mounts.end(), [](const MountEntry& ml) { return ml.fstype == "cgroup"; });
     if (!any_v1) {
         return {"cgroups", Verdict::fail, "no cgroup filesystem is mounted at /sys/fs/cgroup",
                 "mount cgroup v2 there: mount -t cgroup2 none /sys/fs/cgroup"};
     }
-    bool hybrid = std::any_of(mounts.begin(), mounts.end(), [](const MountLine& ml) {
+    bool hybrid = std::any_of(mounts.begin(), mounts.end(), [](const MountEntry& ml) {
         return ml.fstype == "cgroup2" && ml.point == "/sys/fs/cgroup/unified";
     });
     std::string layout = hybrid ? "hybrid: controllers on cgroup v1, an empty cgroup v2 tree at /sys/fs/cgroup/unified"
@@ -173,8 +134,8 @@ Finding check_cgroups(const Machine& m, const std::vector<MountLine>& mounts) {
         return {"cgroups", Verdict::fail, layout + "; no v1 hierarchy has" + missing,
                 "mount the missing controllers, e.g. mount -t cgroup -o pids none /sys/fs/cgroup/pids"};
     }
-    bool freezer = std::any_of(mounts.begin(), mounts.end(), [](const MountLine& ml) {
-        return ml.fstype == "cgroup" && has_option(ml.options, "freezer");
+    bool freezer = std::any_of(mounts.begin(), mounts.end(), [](const MountEntry& ml) {
+        return ml.fstype == "cgroup" && has_option(ml.super_options, "freezer");
     });
     if (!freezer) {
         return {"cgroups", Verdict::warn, layout + "; memory, cpu and pids, but no v1 freezer",
@@ -187,9 +148,9 @@ Finding check_cgroups(const Machine& m, const std::vector<MountLine>& mounts) {
 // Chapter 03: a shared / would carry every mount the container makes back
 // to the host. The runtime makes / private (MS_REC|MS_PRIVATE) inside the
 // container's mount namespace first, so this is a note, not a problem.
-Finding check_propagation(const std::vector<MountLine>& mounts) {
-    const MountLine* root = mount_of(mounts, "/");
-    if (root != nullptr && root->tags.find("shared:") != std::string::npos) {
+Finding check_propagation(const std::vector<MountEntry>& mounts) {
+    const MountEntry* root = mount_of(mounts, "/");
+    if (root != nullptr && root->optional.find("shared:") != std::string::npos) {
         return {"propagation", Verdict::ok,
                 "/ is shared (systemd's default): every chapter makes it private in the container first, "
                 "so no mount reaches the host",
@@ -202,8 +163,8 @@ Finding check_propagation(const std::vector<MountLine>& mounts) {
 
 // Chapter 03: pivot_root(2) fails with EINVAL when the old root is the
 // initramfs ("rootfs"), which can never be unmounted.
-Finding check_pivot_root(const std::vector<MountLine>& mounts) {
-    const MountLine* root = mount_of(mounts, "/");
+Finding check_pivot_root(const std::vector<MountEntry>& mounts) {
+    const MountEntry* root = mount_of(mounts, "/");
     std::string fstype = root != nullptr ? root->fstype : "unknown";
     if (fstype == "rootfs") {
         return {"pivot_root", Verdict::fail,
@@ -216,7 +177,7 @@ Finding check_pivot_root(const std::vector<MountLine>& mounts) {
 // Chapter 04: the overlay filesystem. The kernel loads the module on the
 // first mount, so its absence from /proc/filesystems is only a warning.
 Finding check_overlay(const Machine& m) {
-    std::string filesystems = read_text_file(m.root + "/proc/filesystems");
+    std::string filesystems = sys::read_file(m.root + "/proc/filesystems");
     if (filesystems.find("\toverlay\n") != std::string::npos) {
         return {"overlay", Verdict::ok, "overlayfs is in /proc/filesystems", ""};
     }
@@ -226,7 +187,7 @@ Finding check_overlay(const Machine& m) {
 
 // Chapter 04: overlayfs refuses an upper directory on overlayfs (and on a few
 // others, such as NFS), which is where you are inside a Docker container.
-Finding check_state_root(const Machine& m, const std::vector<MountLine>& mounts) {
+Finding check_state_root(const Machine& m, const std::vector<MountEntry>& mounts) {
     // The nearest part of --root that exists tells which filesystem it is on.
     std::filesystem::path dir = std::filesystem::absolute(m.state_root).lexically_normal();
     std::error_code ec;
@@ -236,7 +197,7 @@ Finding check_state_root(const Machine& m, const std::vector<MountLine>& mounts)
     if (m.root.empty()) {
         dir = std::filesystem::weakly_canonical(dir, ec);
     }
-    const MountLine* ml = mount_of(mounts, dir.string());
+    const MountEntry* ml = mount_of(mounts, dir.string());
     std::string fstype = ml != nullptr ? ml->fstype : "unknown";
     if (fstype == "overlay" || fstype == "nfs" || fstype == "nfs4" || fstype == "vfat") {
         return {"state root", Verdict::fail,
@@ -288,7 +249,7 @@ Machine this_machine(const std::string& state_root) {
 }
 
 std::vector<Finding> examine(const Machine& m) {
-    std::vector<MountLine> mounts = read_mountinfo(m);
+    std::vector<MountEntry> mounts = read_mountinfo(m);
     return {
         check_root(m),                // 01
         check_namespaces(m),          // 01

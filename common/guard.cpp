@@ -19,6 +19,7 @@
 #include "error.hpp"
 #include "fd.hpp"
 #include "process.hpp"
+#include "sys.hpp"
 #include "trace.hpp"
 
 extern char** environ;
@@ -28,13 +29,7 @@ namespace {
 
 // Our own command line, as the kernel keeps it: NUL-separated words.
 std::vector<std::string> own_argv() {
-    Fd fd = open_fd("/proc/self/cmdline", O_RDONLY);
-    std::string text;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) {
-        text.append(buf, static_cast<size_t>(n));
-    }
+    std::string text = sys::read_file("/proc/self/cmdline");
     std::vector<std::string> words;
     for (size_t start = 0; start < text.size();) {
         size_t end = text.find('\0', start);
@@ -81,10 +76,7 @@ void run_from_read_only_binary() {
     trace::step("open_tree(\"/proc/self/exe\", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC) = tree");
     // Read-only: a write through /proc/PID/exe of anything run from it now
     // fails with EROFS, whoever holds the link, even after we exit.
-    mount_attr attr{};
-    attr.attr_set = MOUNT_ATTR_RDONLY;
-    check(static_cast<int>(::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr)),
-          "mount_setattr(tree, \"\", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY)");
+    sys::mount_setattr({tree.get(), "tree"}, AT_EMPTY_PATH, MOUNT_ATTR_RDONLY);
     //! [guard-read-only]
     std::vector<std::string> args = own_argv();
     std::vector<char*> argv;
@@ -103,7 +95,7 @@ void run_from_read_only_binary() {
 
 //! [guard-chdir]
 void chdir_inside(const std::string& dir) {
-    check(::chdir(dir.c_str()), fmt::format("chdir(\"{}\")", dir));
+    sys::chdir(dir);
     // Through a descriptor of a host directory (-w /proc/self/fd/N), chdir()
     // can leave our root behind. The kernel then names the working directory
     // "(unreachable)/...", and glibc's getcwd() fails with ENOENT.

@@ -17,6 +17,7 @@
 #include "error.hpp"
 #include "guard.hpp"
 #include "process.hpp"
+#include "sys.hpp"
 #include "trace.hpp"
 
 namespace minidocker {
@@ -279,7 +280,7 @@ void Runtime::child(Container& c, SyncChannel& channel, const SignalForwarder& s
         // Descriptors we inherited from our caller (a shell's, a CI's) must
         // not reach the container: mark all but 0, 1, 2 close-on-exec. Ours
         // already are, including the channel, which stays open until execvp.
-        check(::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)");
+        sys::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
         trace::step(fmt::format("execvp(\"{}\", ...)", c.command[0]));
         signals.restore_in_child();
         ::signal(SIGPIPE, SIG_DFL);

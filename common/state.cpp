@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "error.hpp"
+#include "sys.hpp"
 
 namespace minidocker {
 
@@ -44,24 +45,7 @@ void write_json_atomic(const std::string& path, const nlohmann::json& value, Dur
     write_file_atomic(path, value.dump(2) + "\n", 0644, durable);
 }
 
-std::string read_text_file(const std::string& path) {
-    Fd fd = open_fd(path, O_RDONLY);
-    std::string content;
-    char buf[8192];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            throw_errno(fmt::format("read(\"{}\")", path));
-        }
-        if (n == 0) {
-            return content;
-        }
-        content.append(buf, static_cast<size_t>(n));
-    }
-}
+std::string read_text_file(const std::string& path) { return sys::read_file(path); }
 
 nlohmann::json read_json(const std::string& path) {
     std::string text = read_text_file(path);

@@ -37,7 +37,9 @@ void write_file_atomic(const std::string& path, const std::string& content, mode
                        Durable durable = Durable::yes);
 void write_json_atomic(const std::string& path, const nlohmann::json& value, Durable durable = Durable::yes);
 
-/// The whole file; throws std::system_error naming the path.
+/// The whole file; throws std::system_error naming the path. The same as
+/// sys::read_file(), which new code calls (this name stays while chapters
+/// 04-08 still use it).
 std::string read_text_file(const std::string& path);
 /// Throws std::runtime_error naming the path when it is not valid JSON.
 nlohmann::json read_json(const std::string& path);

@@ -23,11 +23,6 @@ bool timed = false;
 timespec started{};
 std::string owner = "runtime";
 
-struct FlagName {
-    unsigned long bit;
-    const char* name;
-};
-
 std::string join_flags(unsigned long flags, const FlagName* table, size_t n) {
     std::string out;
     for (size_t i = 0; i < n; ++i) {
@@ -120,11 +115,19 @@ std::string mount_flags(unsigned long flags) {
     return join_flags(flags, table, std::size(table));
 }
 
+std::string flag_names(unsigned long flags, std::initializer_list<FlagName> names) {
+    if (flags == 0) {
+        return "0";
+    }
+    return join_flags(flags, names.begin(), names.size());
+}
+
 std::string errno_name(int err) {
     const char* name = ::strerrorname_np(err);
     return name != nullptr ? name : fmt::format("errno {}", err);
 }
 
 std::string quote(const char* s) { return s == nullptr ? "NULL" : fmt::format("\"{}\"", s); }
+std::string quote(const std::string& s) { return fmt::format("\"{}\"", s); }
 
 }  // namespace minidocker::trace

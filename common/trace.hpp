@@ -16,6 +16,7 @@
 /// in error.hpp; trace::step() is for steps that are not one system call.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -52,10 +53,20 @@ void result(std::string_view call, long rc, int err);
 std::string clone_flags(unsigned long flags);
 std::string mount_flags(unsigned long flags);
 
+/// Any other flag word, by the names given: flag_names(MNT_DETACH,
+/// {{MNT_FORCE, "MNT_FORCE"}, {MNT_DETACH, "MNT_DETACH"}}) == "MNT_DETACH".
+/// Unknown bits in hex; "0" when none is set.
+struct FlagName {
+    unsigned long bit;
+    const char* name;
+};
+std::string flag_names(unsigned long flags, std::initializer_list<FlagName> names);
+
 /// "ENOENT" for ENOENT.
 std::string errno_name(int err);
 
 /// A C string argument as the trace shows it: quoted, or NULL.
 std::string quote(const char* s);
+std::string quote(const std::string& s);
 
 }  // namespace minidocker::trace

@@ -19,6 +19,7 @@
 #include "error.hpp"
 #include "fd.hpp"
 #include "ns_inspector.hpp"
+#include "sys.hpp"
 #include "trace.hpp"
 
 namespace minidocker {
@@ -118,12 +119,12 @@ void Namespaces::setup_before_root(Container& c) {
     //   it to private, with one mount(2) call: no source, no filesystem type,
     //   no data, and the flags MS_REC | MS_PRIVATE (man 2 mount, "Changing the
     //   propagation type of an existing mount"; man 7 mount_namespaces,
-    //   "SHARED SUBTREES"). Wrap it in check() from error.hpp, so a failure
-    //   throws, with the call as text: mount(NULL, "/", NULL,
-    //   MS_REC|MS_PRIVATE, NULL). --trace prints that text; the tests read it.
+    //   "SHARED SUBTREES"). Call it as sys::mount() from common/sys.hpp
+    //   (nullptr for what is not given): it throws when the call fails, and
+    //   --trace prints it as mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL),
+    //   which the tests read.
     //{ TODO(01.2)
-    check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr),
-          "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)");
+    sys::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
     //} TODO(01.2)
 }
 //! [ch01-private]
@@ -163,23 +164,22 @@ void Namespaces::setup_after_root(Container& c) {
         // TODO(01.3): mount a new proc filesystem on /proc with mount(2):
         //   source "proc", target "/proc", type "proc", flags MS_NOSUID |
         //   MS_NODEV | MS_NOEXEC, no data (man 2 mount, "Creating a new
-        //   mount"; man 5 proc, "Mount options"). Wrap it in check(), with
-        //   the text mount("proc", "/proc", "proc", <flags>, NULL), where
-        //   trace::mount_flags(f) spells the flag word f by name.
+        //   mount"; man 5 proc, "Mount options"). Call it as sys::mount():
+        //   --trace prints mount("proc", "/proc", "proc",
+        //   MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL).
         //{ TODO(01.3)
-        unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-        check(::mount("proc", "/proc", "proc", flags, nullptr),
-              fmt::format("mount(\"proc\", \"/proc\", \"proc\", {}, NULL)", trace::mount_flags(flags)));
+        sys::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
         //} TODO(01.3)
     } else {
         trace::step("no mount namespace: /proc is the host's and still lists the host's processes");
     }
     if (c.clone_flags & CLONE_NEWUTS) {
         // TODO(01.4): give the new UTS namespace the name in c.hostname with
-        //   sethostname(2) (it takes a pointer and a length, not a C string).
-        //   Wrap it in check(), with the text sethostname("<the name>").
+        //   sethostname(2), called as sys::sethostname() (the system call
+        //   takes a pointer and a length; the wrapper takes the string).
+        //   --trace prints sethostname("<the name>").
         //{ TODO(01.4)
-        check(::sethostname(c.hostname.data(), c.hostname.size()), fmt::format("sethostname(\"{}\")", c.hostname));
+        sys::sethostname(c.hostname);
         //} TODO(01.4)
     }
     if (c.clone_flags & CLONE_NEWNET) {

@@ -9,14 +9,14 @@
 #include <unistd.h>
 
 #include <cctype>
-#include <cerrno>
 #include <cmath>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 #include "error.hpp"
 #include "fd.hpp"
+#include "sys.hpp"
+#include "trace.hpp"
 
 namespace minidocker {
 namespace {
@@ -167,31 +167,21 @@ void check_cpus_available(const std::string& wanted, const std::string& availabl
 }
 
 std::optional<std::string> read_cgroup_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) {
+    Fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (!fd) {
         return std::nullopt;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
+    try {
+        return sys::read_all({fd.get(), trace::quote(path)});
+    } catch (const std::system_error&) {
+        return std::nullopt;
+    }
 }
 
 void write_cgroup_file(const std::string& path, const std::string& value) {
-    std::string call = fmt::format("write(\"{}\", \"{}\")", path, value);
-    // O_CREAT|O_TRUNC, like the shell's ">": harmless on cgroupfs, where the
-    // file always exists, and it lets tests use a tree of plain files.
-    Fd fd{::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
-    if (!fd) {
-        check(-1, call);
-    }
     // The kernel takes a cgroup file's value in one write(); an error in the
     // value (say, a memory limit below current usage) comes back here.
-    ssize_t n = ::write(fd.get(), value.data(), value.size());
-    if (n >= 0 && static_cast<size_t>(n) != value.size()) {
-        errno = EIO;
-        n = -1;
-    }
-    check(n, call);
+    sys::write_file(path, value);
 }
 
 uint64_t read_key(const std::string& text, const std::string& key) {

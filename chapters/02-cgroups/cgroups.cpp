@@ -24,6 +24,7 @@
 
 #include "error.hpp"
 #include "fd.hpp"
+#include "sys.hpp"
 #include "trace.hpp"
 
 namespace minidocker {
@@ -226,11 +227,12 @@ void Cgroups::setup_before_root(Container& c) {
     // TODO(02.5): make the cgroup namespace now, in this process (the
     //   container's, still before execvp): unshare(2) with CLONE_NEWCGROUP
     //   moves the caller itself into a new cgroup namespace (unlike
-    //   CLONE_NEWPID, which only affects children). Wrap the call in check()
-    //   with the text "unshare(CLONE_NEWCGROUP)": --trace prints it, and a
-    //   test reads it. man 2 unshare, man 7 cgroup_namespaces.
+    //   CLONE_NEWPID, which only affects children). Call it as
+    //   sys::unshare() from common/sys.hpp: --trace prints
+    //   unshare(CLONE_NEWCGROUP), and a test reads it. man 2 unshare,
+    //   man 7 cgroup_namespaces.
     //{ TODO(02.5)
-    check(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
+    sys::unshare(CLONE_NEWCGROUP);
     //} TODO(02.5)
     c.clone_flags |= CLONE_NEWCGROUP;
 }
@@ -351,16 +353,17 @@ void ContainerCgroups::make_path(const std::string& hierarchy, bool copy_cpuset)
         }
         std::string parent_dir = dir;
         dir += "/" + parts[i];
-        int rc = ::mkdir(dir.c_str(), 0755);
-        if (rc == 0 || errno != EEXIST || leaf) {
-            check(rc, fmt::format("mkdir(\"{}\", 0755)", dir));
-        }
         if (leaf) {
+            sys::mkdir(dir, 0755);  // the container's own: it must be new
             leaves_.push_back(dir);
-        } else if ((rc == 0 || parent_ == kDefaultParent) &&
-                   std::find(parents_.begin(), parents_.end(), dir) == parents_.end()) {
-            // Ours to remove when empty; the default parent too, whoever made it.
-            parents_.insert(parents_.begin(), dir);
+        } else {
+            // A parent may be there already: another container's.
+            bool made = sys::mkdir_if_missing(dir, 0755);
+            if ((made || parent_ == kDefaultParent) &&
+                std::find(parents_.begin(), parents_.end(), dir) == parents_.end()) {
+                // Ours to remove when empty; the default parent too, whoever made it.
+                parents_.insert(parents_.begin(), dir);
+            }
         }
         //! [ch02-cpuset]
         if (copy_cpuset) {

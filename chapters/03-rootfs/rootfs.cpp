@@ -13,16 +13,17 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
+#include <cstdint>
 #include <cstdlib>
 
 #include "error.hpp"
 #include "fd.hpp"
+#include "sys.hpp"
 #include "trace.hpp"
 
 namespace minidocker {
@@ -65,31 +66,12 @@ const std::vector<std::string>& read_only_paths() {
 
 namespace {
 
-// mount(2), narrated for --trace with its flags by name.
-void mount_checked(const char* source, const std::string& target, const char* fstype, unsigned long flags,
-                   const char* data) {
-    check(::mount(source, target.c_str(), fstype, flags, data),
-          fmt::format("mount({}, \"{}\", {}, {}, {})", trace::quote(source), target, trace::quote(fstype),
-                      trace::mount_flags(flags), trace::quote(data)));
-}
-
 //! [ch03-safe-target]
-// open() `path` inside the directory `root_fd`, the way openat2(2) can:
-// RESOLVE_IN_ROOT makes "/" and ".." stop at root_fd, as if it were "/";
-// RESOLVE_NO_SYMLINKS fails with ELOOP on any symbolic link on the way.
-int open_in_root(int root_fd, const std::string& path, int flags) {
-    struct open_how how {};
-    how.flags = static_cast<unsigned long long>(flags | O_CLOEXEC);
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
-    // EAGAIN: a rename somewhere under root_fd raced with the walk, and
-    // the kernel could not prove ".." stayed inside. Walk again.
-    int fd;
-    int tries = 0;
-    do {
-        fd = static_cast<int>(::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how));
-    } while (fd < 0 && errno == EAGAIN && ++tries < 100);
-    return fd;
-}
+// How make_mount_target() opens a path inside the root directory, with
+// openat2(2): RESOLVE_IN_ROOT makes "/" and ".." stop at that directory, as
+// if it were "/"; RESOLVE_NO_SYMLINKS fails with ELOOP on any symbolic link
+// on the way.
+constexpr uint64_t kInRootNoSymlinks = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
 
 [[noreturn]] void refuse(const std::string& path, const std::string& why) {
     throw UsageError(fmt::format("rootfs: cannot mount on \"{}\": {}", path, why));
@@ -109,7 +91,7 @@ void make_mount_target(const std::string& root, const std::string& path, TargetK
     std::string parent = slash == 0 ? "/" : path.substr(0, slash);
     std::string name = path.substr(slash + 1);
 
-    Fd dir{open_in_root(root_fd.get(), parent, O_PATH | O_DIRECTORY)};
+    Fd dir = sys::try_openat2(root_fd.get(), parent, O_PATH | O_DIRECTORY, kInRootNoSymlinks);
     if (!dir) {
         refuse(path, errno == ELOOP ? fmt::format("\"{}\" is or passes a symbolic link", parent)
                                     : fmt::format("\"{}\": {}", parent, std::generic_category().message(errno)));
@@ -129,7 +111,7 @@ void make_mount_target(const std::string& root, const std::string& path, TargetK
         throw_errno(fmt::format("{}(\"{}\")", kind == TargetKind::directory ? "mkdir" : "creat", path));
     }
 
-    Fd target{open_in_root(root_fd.get(), path, O_PATH)};
+    Fd target = sys::try_openat2(root_fd.get(), path, O_PATH, kInRootNoSymlinks);
     if (!target) {
         refuse(path, errno == ELOOP ? std::string("it is a symbolic link") : std::generic_category().message(errno));
     }
@@ -187,7 +169,7 @@ void RootFs::setup_before_root(Container& c) {
     // directory is not one. Binding it onto itself makes it one. MS_REC takes
     // along whatever is already mounted below it. Chapter 01 made "/"
     // private, so this mount stays in our namespace.
-    // TODO(03.1): bind c.rootfs onto itself, with mount_checked(): source and
+    // TODO(03.1): bind c.rootfs onto itself, with sys::mount(): source and
     //   target both c.rootfs (use c.rootfs.c_str() as the source), no
     //   filesystem type (nullptr), flags MS_BIND | MS_REC, no data (nullptr).
     //   pivot_root() (TODO 03.2) fails (EINVAL, or EBUSY) unless its new root is a
@@ -198,7 +180,7 @@ void RootFs::setup_before_root(Container& c) {
     //   point"). Chapter 01 made "/" private, so the new mount stays in this
     //   mount namespace: mount_namespaces(7), "SHARED SUBTREES".
     //{ TODO(03.1)
-    mount_checked(c.rootfs.c_str(), c.rootfs, nullptr, MS_BIND | MS_REC, nullptr);
+    sys::mount(c.rootfs.c_str(), c.rootfs, nullptr, MS_BIND | MS_REC, nullptr);
     //} TODO(03.1)
 }
 //! [ch03-bind]
@@ -207,7 +189,7 @@ void RootFs::switch_root(Container& c) {
     if (c.rootfs.empty()) {
         return;
     }
-    check(::chdir(c.rootfs.c_str()), fmt::format("chdir(\"{}\")", c.rootfs));
+    sys::chdir(c.rootfs);
     if (use_chroot_) {
         //! [ch03-chroot]
         trace::step("--chroot: the INSECURE way; the host's mounts stay in our mount table");
@@ -215,7 +197,7 @@ void RootFs::switch_root(Container& c) {
         // whole tree is still mounted in our namespace, and a root process
         // that chroot()s again into a subdirectory, without chdir(), can walk
         // ".." up and out (see the probe's chroot-escape).
-        check(::chroot("."), "chroot(\".\")");
+        sys::chroot(".");
         //! [ch03-chroot]
     } else {
         //! [ch03-pivot]
@@ -223,24 +205,25 @@ void RootFs::switch_root(Container& c) {
         // makes new_root "/". With "." for both, the old root ends up stacked
         // on top of the new one, at our working directory...
         // TODO(03.2): switch the root. We are in the rootfs already (the
-        //   chdir above). Call pivot_root(".", "."): glibc has no wrapper, so
-        //   ::syscall(SYS_pivot_root, ".", "."), wrapped in check() with the
-        //   text "pivot_root(\".\", \".\")" (--trace prints it; a test reads
-        //   it). Our "/" is now the rootfs, and the old root, the host's whole
-        //   tree, is mounted on top of it, at our working directory. Read
+        //   chdir above). Call sys::pivot_root(".", ".") from common/sys.hpp
+        //   (glibc has no wrapper; this one makes the raw system call, throws
+        //   when it fails, and --trace prints pivot_root(".", "."), which a
+        //   test reads). Our "/" is now the rootfs, and the old root, the
+        //   host's whole tree, is mounted on top of it, at our working
+        //   directory. Read
         //   pivot_root(2): the list of requirements under DESCRIPTION, and in
         //   NOTES the paragraph on pivot_root(".", "."). Then delete the
         //   throw below: it stops the container from running its command in
         //   the host's "/" while this TODO is open.
         //{ TODO(03.2)
         //| throw std::runtime_error("TODO(03.2): no pivot_root() yet, so \"/\" is still the host's");
-        check(::syscall(SYS_pivot_root, ".", "."), "pivot_root(\".\", \".\")");
+        sys::pivot_root(".", ".");
         //} TODO(03.2)
         // ...and we detach it. With it go all the host's mounts: from now on
         // no path and no ".." in this namespace leads to a host file.
         // TODO(03.3): detach the old root that pivot_root() stacked on top of
-        //   ours: umount2(".", MNT_DETACH), in check() with the text
-        //   "umount2(\".\", MNT_DETACH)". "." names the mount on top, the
+        //   ours: sys::umount2(".", MNT_DETACH), which --trace prints as
+        //   umount2(".", MNT_DETACH). "." names the mount on top, the
         //   old root. MNT_DETACH is a lazy unmount: the whole tree leaves our
         //   mount table at once (a plain umount would fail with EBUSY: the
         //   host's mounts below it are busy), and the kernel frees it when
@@ -249,11 +232,11 @@ void RootFs::switch_root(Container& c) {
         //   NOTES, the pivot_root(".", ".") paragraph again: its example is
         //   exactly these two calls.
         //{ TODO(03.3)
-        check(::umount2(".", MNT_DETACH), "umount2(\".\", MNT_DETACH)");
+        sys::umount2(".", MNT_DETACH);
         //} TODO(03.3)
         //! [ch03-pivot]
     }
-    check(::chdir("/"), "chdir(\"/\")");
+    sys::chdir("/");
     // Chapter 01 mounts /proc right after this moment: make sure the rootfs's
     // top-level mount points are real directories (created if missing).
     for (const char* dir : {"/proc", "/dev", "/sys"}) {
@@ -272,7 +255,7 @@ void setup_dev() {
     // A fresh tmpfs: whatever the rootfs had in /dev (a planted /dev/null ->
     // /etc/passwd, say) is hidden. No MS_NODEV: device nodes must work here.
     make_mount_target("/", "/dev", TargetKind::directory);
-    mount_checked("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+    sys::mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
 
     static const struct {
         const char* name;
@@ -286,19 +269,18 @@ void setup_dev() {
     //   in devices[]: mknod(2) a character device (S_IFCHR | 0666) named
     //   d.name with the number makedev(d.major, d.minor), then chmod(2) it to
     //   0666, because mknod() applied our umask and everyone may use these.
-    //   Wrap both in check(), with the texts
-    //   "mknod(\"/dev/null\", S_IFCHR|0666, makedev(1, 3))" and
-    //   "chmod(\"/dev/null\", 0666)" (fmt::format, with d's fields). Read
+    //   Call them as sys::mknod() and sys::chmod() from common/sys.hpp:
+    //   --trace prints mknod("/dev/null", S_IFCHR|0666, makedev(1, 3)) and
+    //   chmod("/dev/null", 0666), which the tests read. Read
     //   mknod(2) and makedev(3); the numbers come from the kernel's
     //   Documentation/admin-guide/devices.txt. Compare `ls -l /dev/null` on
     //   the host: "1, 3" is major, minor.
     //{ TODO(03.4)
     //| static_cast<void>(devices);  // Delete this line: it only keeps -Werror quiet until you use devices[].
     for (const auto& d : devices) {
-        check(::mknod(d.name, S_IFCHR | 0666, makedev(d.major, d.minor)),
-              fmt::format("mknod(\"{}\", S_IFCHR|0666, makedev({}, {}))", d.name, d.major, d.minor));
+        sys::mknod(d.name, S_IFCHR | 0666, makedev(d.major, d.minor));
         // mknod() applied our umask; everyone may use these.
-        check(::chmod(d.name, 0666), fmt::format("chmod(\"{}\", 0666)", d.name));
+        sys::chmod(d.name, 0666);
     }
     //} TODO(03.4)
 
@@ -310,18 +292,18 @@ void setup_dev() {
         {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
     };
     for (const auto& l : links) {
-        check(::symlink(l.target, l.link), fmt::format("symlink(\"{}\", \"{}\")", l.target, l.link));
+        sys::symlink(l.target, l.link);
     }
 
     // Our own instance of devpts: the container sees only its own terminals,
     // and /dev/ptmx (-> pts/ptmx) allocates them here.
     make_mount_target("/", "/dev/pts", TargetKind::directory);
-    mount_checked("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
+    sys::mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
     make_mount_target("/", "/dev/shm", TargetKind::directory);
-    mount_checked("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+    sys::mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
     // POSIX message queues of our IPC namespace.
     make_mount_target("/", "/dev/mqueue", TargetKind::directory);
-    mount_checked("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+    sys::mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
 }
 //! [ch03-dev]
 
@@ -333,7 +315,7 @@ void remount_read_only(const std::string& path) {
         throw_errno(fmt::format("statvfs(\"{}\")", path));
     }
     unsigned long keep = vfs.f_flag & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
-    mount_checked(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, nullptr);
+    sys::mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, nullptr);
 }
 
 bool exists(const std::string& path) {
@@ -346,7 +328,7 @@ void protect_proc_and_sys() {
     // A masked file reads as empty: /dev/null is bound over it.
     // TODO(03.5): for every path in masked_paths() that exists() (skip the
     //   others: /proc/sched_debug moved to debugfs in Linux 5.13), bind
-    //   /dev/null over it with mount_checked(): source "/dev/null", target
+    //   /dev/null over it with sys::mount(): source "/dev/null", target
     //   path, no type, flags MS_BIND, no data. A bind mount works on files
     //   too, and reading the file then reads /dev/null: nothing. Read mount(2),
     //   "Creating a bind mount". It needs /dev/null from TODO 03.4.
@@ -355,13 +337,13 @@ void protect_proc_and_sys() {
         if (!exists(path)) {
             continue;  // /proc/sched_debug moved to debugfs in Linux 5.13
         }
-        mount_checked("/dev/null", path, nullptr, MS_BIND, nullptr);
+        sys::mount("/dev/null", path, nullptr, MS_BIND, nullptr);
     }
     //} TODO(03.5)
     // The firmware tables (ACPI, EFI variables) hide behind an empty,
     // read-only tmpfs.
     if (exists("/sys/firmware")) {
-        mount_checked("tmpfs", "/sys/firmware", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+        sys::mount("tmpfs", "/sys/firmware", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
     }
     // A read-only bind of a path onto itself: a new mount of the same files
     // that refuses writes with EROFS, while the rest of /proc stays writable.
@@ -377,7 +359,7 @@ void protect_proc_and_sys() {
         if (!exists(path)) {
             continue;
         }
-        mount_checked(path.c_str(), path, nullptr, MS_BIND | MS_REC, nullptr);
+        sys::mount(path.c_str(), path, nullptr, MS_BIND | MS_REC, nullptr);
         remount_read_only(path);
     }
     //} TODO(03.5)
@@ -398,9 +380,9 @@ void RootFs::setup_after_root(Container& c) {
     // /sys shows the host's devices: read-only, so nothing there is changed.
     // (A sysfs mount shows the network devices of our network namespace.)
     make_mount_target("/", "/sys", TargetKind::directory);
-    mount_checked("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+    sys::mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
     protect_proc_and_sys();
-    check(::chdir("/"), "chdir(\"/\")");
+    sys::chdir("/");
     // TODO(03.6): with --read-only (read_only_), make "/" read-only: call
     //   remount_read_only("/"). It comes last, so the mounts above could
     //   still be made on "/"; /dev, /dev/shm and /proc are mounts of their

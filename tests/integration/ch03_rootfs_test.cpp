@@ -13,6 +13,7 @@
 #include <set>
 
 #include "harness.hpp"
+#include "mountinfo.hpp"
 
 namespace fs = std::filesystem;
 using namespace minidocker::test;
@@ -33,12 +34,8 @@ std::string host_mounts() { return read_file("/proc/self/mountinfo"); }
 // Mount points (field 5) of a mountinfo text.
 std::vector<std::string> mount_points(const std::string& mountinfo) {
     std::vector<std::string> points;
-    for (const std::string& line : lines(mountinfo)) {
-        std::istringstream in(line);
-        std::string field;
-        for (int i = 0; i < 5 && in >> field; ++i) {
-        }
-        points.push_back(field);
+    for (const minidocker::MountEntry& m : minidocker::parse_mountinfo(mountinfo)) {
+        points.push_back(m.point);
     }
     return points;
 }
