@@ -60,6 +60,11 @@ Fd open_volume_target(int root_fd, const std::string& target, bool directory);
 /// modes, owners, times and symbolic links, as `cp -a` does.
 void copy_tree(int from, int to);
 
+/// Chapter 05's feature: owns `-v` and the `volume` commands. At begin and
+/// prepare (host) it checks every -v, makes named and anonymous volumes and
+/// writes them into the container's mounts.json; at setup_before_root (in
+/// the child, before pivot_root) it fills empty volumes from the image and
+/// binds each one; at cleanup, with `--rm`, its anonymous volumes go.
 class Volumes : public Feature {
 public:
     Volumes() : Feature("05 volumes") {}

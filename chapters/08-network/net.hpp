@@ -55,6 +55,12 @@ NetworkMode parse_network_mode(const std::string& arg);
 /// The host's name, as gethostname(2) says it.
 std::string host_hostname();
 
+/// Chapter 08's feature: owns `--net`. At begin it sets the hostname the
+/// mode implies (and, for container:NAME, finds NAME running); at prepare it
+/// takes CLONE_NEWNET out for host and container:NAME and rewrites the init
+/// layer's /etc/hosts and resolv.conf; at join and after_exit it writes
+/// inspect.json; in the child, at setup_before_root, it joins NAME's network
+/// namespace.
 class Network : public Feature {
 public:
     Network() : Feature("08 network") {}
