@@ -161,8 +161,18 @@ void Cgroups::prepare(Container& c) {
     // is (here: memory:/process_api/...), and the container would see that
     // path's tail. So no CLONE_NEWCGROUP for clone(): the child unshares it
     // itself once it is in its own cgroups.
+    // TODO(02.4): take the cgroup namespace out of clone(). c.clone_flags
+    //   holds the CLONE_NEW* flags chapter 01 chose from --ns. Remember in
+    //   new_cgroup_ns_ whether CLONE_NEWCGROUP is among them (join() and
+    //   setup_before_root() read it), then clear that one bit in
+    //   c.clone_flags, leaving the others as they are. Read
+    //   cgroup_namespaces(7): the root of a new cgroup namespace is the cgroup
+    //   its creator is in at that moment (man 7 cgroup_namespaces, first
+    //   paragraphs, and the example with /sys/fs/cgroup/freezer/sub).
+    //{ TODO(02.4)
     new_cgroup_ns_ = (c.clone_flags & CLONE_NEWCGROUP) != 0;
     c.clone_flags &= ~static_cast<unsigned long>(CLONE_NEWCGROUP);
+    //} TODO(02.4)
 
     // The directories are made in create(), after every prepare(): from
     // chapter 04 on, the container's folder exists by then, so a runtime
@@ -213,7 +223,15 @@ void Cgroups::setup_before_root(Container& c) {
     // We are in our own cgroups now (enter ran before "ready"): a new cgroup
     // namespace made here is rooted at them, and /proc/self/cgroup inside
     // shows "/" on every line.
+    // TODO(02.5): make the cgroup namespace now, in this process (the
+    //   container's, still before execvp): unshare(2) with CLONE_NEWCGROUP
+    //   moves the caller itself into a new cgroup namespace (unlike
+    //   CLONE_NEWPID, which only affects children). Wrap the call in check()
+    //   with the text "unshare(CLONE_NEWCGROUP)": --trace prints it, and a
+    //   test reads it. man 2 unshare, man 7 cgroup_namespaces.
+    //{ TODO(02.5)
     check(::unshare(CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)");
+    //} TODO(02.5)
     c.clone_flags |= CLONE_NEWCGROUP;
 }
 //! [ch02-cgroupns]
@@ -368,7 +386,18 @@ void ContainerCgroups::write_v1(const CgroupLimits& l) {
     std::string memory = root_ + "/memory/" + path;
     std::string cpu = root_ + "/cpu/" + path;
     if (l.memory) {
+        // TODO(02.1): the memory limit. On cgroup v1 it is the file
+        //   memory.limit_in_bytes in the container's memory cgroup (the
+        //   directory in `memory`); write *l.memory, in bytes, as decimal text
+        //   (std::to_string), with write_cgroup_file(). Read
+        //   Documentation/admin-guide/cgroup-v1/memory.rst, section 2.5 and
+        //   "3. User Interface". Write it before memory.memsw.limit_in_bytes
+        //   below: memsw (memory plus swap) may never be less than the memory
+        //   limit, and an unset limit is the largest number there is, so
+        //   until you write yours the memsw write fails with EINVAL.
+        //{ TODO(02.1)
         write_cgroup_file(memory + "/memory.limit_in_bytes", std::to_string(*l.memory));
+        //} TODO(02.1)
         // memsw is memory *plus* swap, Docker's --memory-swap. Without it,
         // the container could swap out without limit. Docker's default: as
         // much swap as memory.
@@ -381,14 +410,29 @@ void ContainerCgroups::write_v1(const CgroupLimits& l) {
     }
     if (l.cpu) {
         // CFS bandwidth: at most quota µs of CPU time in every period µs.
+        // TODO(02.2): --cpus as CFS bandwidth. On cgroup v1 that is two files
+        //   in the container's cpu cgroup (the directory in `cpu`):
+        //   cpu.cfs_period_us gets l.cpu->period_us, then cpu.cfs_quota_us
+        //   gets l.cpu->quota_us, both in microseconds as decimal text.
+        //   cpus_to_quota() in cgroup_driver.cpp already made the pair:
+        //   --cpus 0.5 is 50000 in every 100000. Read
+        //   Documentation/scheduler/sched-bwc.rst ("Management") and cgroups(7).
+        //{ TODO(02.2)
         write_cgroup_file(cpu + "/cpu.cfs_period_us", std::to_string(l.cpu->period_us));
         write_cgroup_file(cpu + "/cpu.cfs_quota_us", std::to_string(l.cpu->quota_us));
+        //} TODO(02.2)
     }
     if (l.cpu_shares) {
         write_cgroup_file(cpu + "/cpu.shares", std::to_string(*l.cpu_shares));
     }
     if (l.pids) {
+        // TODO(02.3): at most *l.pids processes (threads count too): the file
+        //   pids.max in the container's pids cgroup, root_ + "/pids/" + path.
+        //   Once the cgroup holds that many, fork() and clone() in it fail
+        //   with EAGAIN. Read Documentation/admin-guide/cgroup-v1/pids.rst.
+        //{ TODO(02.3)
         write_cgroup_file(root_ + "/pids/" + path + "/pids.max", std::to_string(*l.pids));
+        //} TODO(02.3)
     }
     if (!l.cpuset_cpus.empty()) {
         write_cgroup_file(root_ + "/cpuset/" + path + "/cpuset.cpus", l.cpuset_cpus);
@@ -400,7 +444,12 @@ void ContainerCgroups::write_v1(const CgroupLimits& l) {
 // cgroup v2: one directory, and the file names say what they limit.
 void ContainerCgroups::write_v2(const std::string& leaf, const CgroupLimits& l) {
     if (l.memory) {
+        // TODO(02.1): the same on cgroup v2: the file memory.max in `leaf`,
+        //   *l.memory in bytes. Read Documentation/admin-guide/cgroup-v2.rst,
+        //   "Memory Interface Files", memory.max.
+        //{ TODO(02.1)
         write_cgroup_file(leaf + "/memory.max", std::to_string(*l.memory));
+        //} TODO(02.1)
         // v2 limits swap on its own, not memory plus swap as v1 (and Docker) do.
         int64_t total = l.memory_swap.value_or(2 * *l.memory);
         std::string swap = total == -1 ? "max" : std::to_string(total - *l.memory);
@@ -412,13 +461,22 @@ void ContainerCgroups::write_v2(const std::string& leaf, const CgroupLimits& l) 
         }
     }
     if (l.cpu) {
+        // TODO(02.2): the same on cgroup v2: one file, cpu.max in `leaf`,
+        //   holds both numbers, quota first: "50000 100000". Read
+        //   Documentation/admin-guide/cgroup-v2.rst, "CPU Interface Files".
+        //{ TODO(02.2)
         write_cgroup_file(leaf + "/cpu.max", fmt::format("{} {}", l.cpu->quota_us, l.cpu->period_us));
+        //} TODO(02.2)
     }
     if (l.cpu_shares) {
         write_cgroup_file(leaf + "/cpu.weight", std::to_string(shares_to_weight(*l.cpu_shares)));
     }
     if (l.pids) {
+        // TODO(02.3): the same on cgroup v2: pids.max in `leaf`. Read
+        //   Documentation/admin-guide/cgroup-v2.rst, "PID Interface Files".
+        //{ TODO(02.3)
         write_cgroup_file(leaf + "/pids.max", std::to_string(*l.pids));
+        //} TODO(02.3)
     }
     if (!l.cpuset_cpus.empty()) {
         write_cgroup_file(leaf + "/cpuset.cpus", l.cpuset_cpus);
@@ -461,8 +519,19 @@ std::string ContainerCgroups::memory_dir() const {
 
 uint64_t ContainerCgroups::oom_kills() const {
     // The kernel counts its OOM kills per memory cgroup.
+    // TODO(02.6): return that count. It is the line "oom_kill N" of the file
+    //   memory.oom_control on cgroup v1 and of memory.events on cgroup v2, in
+    //   the container's memory cgroup, memory_dir(). Read the file with
+    //   read_cgroup_file() (nullopt when it cannot be read: count that as
+    //   none) and pick the number with read_key(), both in cgroup_driver.hpp.
+    //   Read cgroup-v1/memory.rst, section 10 "OOM Control", and
+    //   cgroup-v2.rst, memory.events. after_exit() turns the count into the
+    //   note "container was killed: out of memory".
+    //{ TODO(02.6)
+    //| return 0;
     std::string file = mode_ == CgroupMode::unified ? "/memory.events" : "/memory.oom_control";
     return read_key(read_cgroup_file(memory_dir() + file).value_or(""), "oom_kill");
+    //} TODO(02.6)
 }
 
 //! [ch02-cleanup]

@@ -187,7 +187,19 @@ void RootFs::setup_before_root(Container& c) {
     // directory is not one. Binding it onto itself makes it one. MS_REC takes
     // along whatever is already mounted below it. Chapter 01 made "/"
     // private, so this mount stays in our namespace.
+    // TODO(03.1): bind c.rootfs onto itself, with mount_checked(): source and
+    //   target both c.rootfs (use c.rootfs.c_str() as the source), no
+    //   filesystem type (nullptr), flags MS_BIND | MS_REC, no data (nullptr).
+    //   pivot_root() (TODO 03.2) fails (EINVAL, or EBUSY) unless its new root is a
+    //   mount point, and a plain directory is not one; a bind mount of it on
+    //   itself is. MS_REC carries along whatever is mounted below it. Read
+    //   mount(2), "Creating a bind mount", and pivot_root(2), the list of
+    //   requirements under DESCRIPTION ("new_root must be a path to a mount
+    //   point"). Chapter 01 made "/" private, so the new mount stays in this
+    //   mount namespace: mount_namespaces(7), "SHARED SUBTREES".
+    //{ TODO(03.1)
     mount_checked(c.rootfs.c_str(), c.rootfs, nullptr, MS_BIND | MS_REC, nullptr);
+    //} TODO(03.1)
 }
 //! [ch03-bind]
 
@@ -210,10 +222,35 @@ void RootFs::switch_root(Container& c) {
         // pivot_root(new_root, put_old) moves the old root to put_old and
         // makes new_root "/". With "." for both, the old root ends up stacked
         // on top of the new one, at our working directory...
+        // TODO(03.2): switch the root. We are in the rootfs already (the
+        //   chdir above). Call pivot_root(".", "."): glibc has no wrapper, so
+        //   ::syscall(SYS_pivot_root, ".", "."), wrapped in check() with the
+        //   text "pivot_root(\".\", \".\")" (--trace prints it; a test reads
+        //   it). Our "/" is now the rootfs, and the old root, the host's whole
+        //   tree, is mounted on top of it, at our working directory. Read
+        //   pivot_root(2): the list of requirements under DESCRIPTION, and in
+        //   NOTES the paragraph on pivot_root(".", "."). Then delete the
+        //   throw below: it stops the container from running its command in
+        //   the host's "/" while this TODO is open.
+        //{ TODO(03.2)
+        //| throw std::runtime_error("TODO(03.2): no pivot_root() yet, so \"/\" is still the host's");
         check(::syscall(SYS_pivot_root, ".", "."), "pivot_root(\".\", \".\")");
+        //} TODO(03.2)
         // ...and we detach it. With it go all the host's mounts: from now on
         // no path and no ".." in this namespace leads to a host file.
+        // TODO(03.3): detach the old root that pivot_root() stacked on top of
+        //   ours: umount2(".", MNT_DETACH), in check() with the text
+        //   "umount2(\".\", MNT_DETACH)". "." names the mount on top, the
+        //   old root. MNT_DETACH is a lazy unmount: the whole tree leaves our
+        //   mount table at once (a plain umount would fail with EBUSY: the
+        //   host's mounts below it are busy), and the kernel frees it when
+        //   nothing uses it any more. Until then, ".." from "/" climbs onto
+        //   the host's root. Read umount2(2), MNT_DETACH, and pivot_root(2),
+        //   NOTES, the pivot_root(".", ".") paragraph again: its example is
+        //   exactly these two calls.
+        //{ TODO(03.3)
         check(::umount2(".", MNT_DETACH), "umount2(\".\", MNT_DETACH)");
+        //} TODO(03.3)
         //! [ch03-pivot]
     }
     check(::chdir("/"), "chdir(\"/\")");
@@ -245,12 +282,25 @@ void setup_dev() {
         {"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
         {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
     };
+    // TODO(03.4): make each of these devices in the fresh /dev. For every d
+    //   in devices[]: mknod(2) a character device (S_IFCHR | 0666) named
+    //   d.name with the number makedev(d.major, d.minor), then chmod(2) it to
+    //   0666, because mknod() applied our umask and everyone may use these.
+    //   Wrap both in check(), with the texts
+    //   "mknod(\"/dev/null\", S_IFCHR|0666, makedev(1, 3))" and
+    //   "chmod(\"/dev/null\", 0666)" (fmt::format, with d's fields). Read
+    //   mknod(2) and makedev(3); the numbers come from the kernel's
+    //   Documentation/admin-guide/devices.txt. Compare `ls -l /dev/null` on
+    //   the host: "1, 3" is major, minor.
+    //{ TODO(03.4)
+    //| static_cast<void>(devices);  // Delete this line: it only keeps -Werror quiet until you use devices[].
     for (const auto& d : devices) {
         check(::mknod(d.name, S_IFCHR | 0666, makedev(d.major, d.minor)),
               fmt::format("mknod(\"{}\", S_IFCHR|0666, makedev({}, {}))", d.name, d.major, d.minor));
         // mknod() applied our umask; everyone may use these.
         check(::chmod(d.name, 0666), fmt::format("chmod(\"{}\", 0666)", d.name));
     }
+    //} TODO(03.4)
 
     static const struct {
         const char* target;
@@ -294,12 +344,20 @@ bool exists(const std::string& path) {
 //! [ch03-mask]
 void protect_proc_and_sys() {
     // A masked file reads as empty: /dev/null is bound over it.
+    // TODO(03.5): for every path in masked_paths() that exists() (skip the
+    //   others: /proc/sched_debug moved to debugfs in Linux 5.13), bind
+    //   /dev/null over it with mount_checked(): source "/dev/null", target
+    //   path, no type, flags MS_BIND, no data. A bind mount works on files
+    //   too, and reading the file then reads /dev/null: nothing. Read mount(2),
+    //   "Creating a bind mount". It needs /dev/null from TODO 03.4.
+    //{ TODO(03.5)
     for (const std::string& path : masked_paths()) {
         if (!exists(path)) {
             continue;  // /proc/sched_debug moved to debugfs in Linux 5.13
         }
         mount_checked("/dev/null", path, nullptr, MS_BIND, nullptr);
     }
+    //} TODO(03.5)
     // The firmware tables (ACPI, EFI variables) hide behind an empty,
     // read-only tmpfs.
     if (exists("/sys/firmware")) {
@@ -307,6 +365,14 @@ void protect_proc_and_sys() {
     }
     // A read-only bind of a path onto itself: a new mount of the same files
     // that refuses writes with EROFS, while the rest of /proc stays writable.
+    // TODO(03.5): for every path in read_only_paths() that exists(), bind it
+    //   onto itself (source path.c_str(), target path, no type, MS_BIND |
+    //   MS_REC, no data), which makes it a mount of its own, and then
+    //   remount_read_only(path), above: a bind mount gets its own flags only
+    //   through a second call, a remount. Read mount(2), "Creating a bind
+    //   mount" (the paragraph on MS_RDONLY and bind mounts) and "Remounting
+    //   an existing mount".
+    //{ TODO(03.5)
     for (const std::string& path : read_only_paths()) {
         if (!exists(path)) {
             continue;
@@ -314,6 +380,7 @@ void protect_proc_and_sys() {
         mount_checked(path.c_str(), path, nullptr, MS_BIND | MS_REC, nullptr);
         remount_read_only(path);
     }
+    //} TODO(03.5)
 }
 //! [ch03-mask]
 
@@ -334,11 +401,21 @@ void RootFs::setup_after_root(Container& c) {
     mount_checked("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
     protect_proc_and_sys();
     check(::chdir("/"), "chdir(\"/\")");
+    // TODO(03.6): with --read-only (read_only_), make "/" read-only: call
+    //   remount_read_only("/"). It comes last, so the mounts above could
+    //   still be made on "/"; /dev, /dev/shm and /proc are mounts of their
+    //   own and stay writable. Read remount_read_only() first: why MS_BIND |
+    //   MS_REMOUNT, and not MS_REMOUNT alone? (mount(2), "Remounting an
+    //   existing mount" and the MS_BIND paragraph there: without MS_BIND the
+    //   flags change the filesystem itself, which the host mounts too.)
+    //{ TODO(03.6)
+    //| static_cast<void>(remount_read_only);  // Delete this line: it only keeps -Werror quiet until you call it.
     if (read_only_) {
         // Last, so the mounts above could still be made on it. /dev, /dev/shm
         // and /proc are mounts of their own and stay writable.
         remount_read_only("/");
     }
+    //} TODO(03.6)
 }
 
 }  // namespace minidocker

@@ -93,20 +93,49 @@ void write_init_layer(const std::string& dir, const std::string& hostname, const
     // One the image lacks is made here, so it is never created in the
     // read-write layer. (Docker's list also has /dev/console, /dev/pts and
     // /dev/shm; under chapter 03's tmpfs on /dev nobody would see them.)
+    // TODO(04.4): for each of /proc, /sys and /dev that the image lacks
+    //   (!image_has_dir(image_layers, path), above), make the empty
+    //   directory in the init layer with make_init_dir(dir, path). /etc is
+    //   made on the next line already, for the files below. Why? The child
+    //   mounts /proc (chapter 01), /dev and /sys (chapter 03) on these
+    //   paths once the overlay is its "/". Chapter 03 creates a mount point
+    //   the root lacks, and in an overlay a new directory is a write: it
+    //   lands in upper/, where it looks like a change the container made
+    //   (`diff` says "A /proc"). The busybox image has /proc, /sys and
+    //   /dev, so it does not show; an image without them does:
+    //   InitLayerProvidesMountPoints. Read overlayfs.rst ("Upper and
+    //   Lower": a lower directory shows through until it is written to).
+    //{ TODO(04.4)
+    //| static_cast<void>(image_layers), static_cast<void>(image_has_dir);  // Delete: it only keeps -Werror quiet.
     for (const char* path : {"/proc", "/sys", "/dev"}) {
         if (!image_has_dir(image_layers, path)) {
             make_init_dir(dir, path);
         }
     }
+    //} TODO(04.4)
     make_init_dir(dir, "/etc");
     // The files that must say who *this* container is. They sit above the
     // image's layers, so they hide the image's copies, and each container
     // has its own without changing the image.
+    // TODO(04.3): write the container's own /etc/hostname and /etc/hosts,
+    //   each mode 0644, with write_init_file() as /etc/resolv.conf below (it
+    //   traces each write; a test reads the trace). /etc/hostname holds the
+    //   hostname and a newline. /etc/hosts names the addresses, one per
+    //   line, the names after a tab (man 5 hosts): 127.0.0.1 "localhost",
+    //   ::1 "localhost ip6-localhost ip6-loopback", and 127.0.1.1 the
+    //   hostname. The hostname is -h's, or the first 12 digits of the id.
+    //   Mind what is not written: nothing goes into upper/. The container
+    //   reads these files from a lower layer, so `diff` does not list them
+    //   and the image stays as it was; a container that edits /etc/hosts
+    //   gets a copy-up of it, as of any image file.
+    //{ TODO(04.3)
+    //| static_cast<void>(hostname);  // Delete this line: it only keeps -Werror quiet until you use hostname.
     write_init_file(dir, "/etc/hostname", hostname + "\n", 0644);
     write_init_file(
         dir, "/etc/hosts",
         fmt::format("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{}\n", hostname),
         0644);
+    //} TODO(04.3)
     write_init_file(dir, "/etc/resolv.conf", container_resolv_conf(host_resolv_conf), 0644);
     check(::symlink("/proc/mounts", (dir + "/etc/mtab").c_str()), "symlink(\"/proc/mounts\", \"init/etc/mtab\")");
 }
@@ -203,12 +232,28 @@ void walk_changes(const std::string& upper, const std::vector<std::string>& lowe
     for (const std::string& name : names) {
         std::string path = join_path(rel, name);
         std::string full = join_path(upper, path);
+        // TODO(04.5): say what this entry of upper/ means, as `docker diff`
+        //   does: push {kind, "/" + path} onto `out`, where kind is
+        //   - 'D' when `full` is a whiteout, overlayfs' mark for "deleted"
+        //     (is_whiteout(), layer.hpp: a character device 0/0). A whiteout
+        //     is only a mark: go on with the next name (continue);
+        //   - else 'C' when a lower layer has `path` (the file was copied up,
+        //     or the directory has new entries), 'A' when none has. "Has" is
+        //     what the container saw: exists_below(lowers, path), above,
+        //     which stops at the first layer that has the name, and treats a
+        //     whiteout or an opaque directory above as "no". Keep that answer
+        //     in `below`: the code after this TODO uses it.
+        //   Read overlayfs.rst, "whiteouts and opaque directories". The init
+        //   layer is in `lowers` too, so an edited /etc/hosts is 'C'.
+        //{ TODO(04.5)
+        //| bool below = false;
         if (is_whiteout(full)) {
             out.push_back({'D', "/" + path});  // overlayfs' mark for "deleted"
             continue;
         }
         bool below = exists_below(lowers, path);
         out.push_back({below ? 'C' : 'A', "/" + path});
+        //} TODO(04.5)
         struct stat st {};
         if (::lstat(full.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
             continue;
@@ -328,13 +373,29 @@ void Overlay::prepare(Container& c) {
     }
     write_init_layer(dir_ + "/init", c.hostname, resolv, image_layers);
 
+    std::string here = "containers/" + c.id;
+    // TODO(04.1): stack the layers. Fill `lowers`, the overlay's lowerdir
+    //   list, in overlayfs' order: the *top* layer first, the one whose files
+    //   hide the others'. The top is the init layer (here + "/init", written
+    //   just above), so that its /etc/hostname wins over any image's; then
+    //   the image's layers, newest first. config_.layers lists them bottom
+    //   first (as image JSON does), so walk it backwards. Name each layer by
+    //   store_->short_link(id), "l/" and 16 digits, not by its directory:
+    //   mount(2) copies one page of options, and 60 layers named
+    //   "/var/lib/.../layers/<64 digits>" do not fit (overlay_options(),
+    //   above, checks). Like here + "/init", these names are relative to the
+    //   store: the child does chdir() there before mounting (TODO 04.2).
+    //   Read overlayfs.rst, "Multiple lower layers". Then delete the throw.
+    //{ TODO(04.1)
+    //| std::vector<std::string> lowers;
+    //| throw UsageError("TODO(04.1): no lowerdir yet, so the overlay has no layers to show");
     // lowerdir, top first: the init layer, then the image's layers from the
     // newest down; layers by their short links (see store.hpp).
-    std::string here = "containers/" + c.id;
     std::vector<std::string> lowers = {here + "/init"};
     for (auto layer = config_.layers.rbegin(); layer != config_.layers.rend(); ++layer) {
         lowers.push_back(store_->short_link(*layer));
     }
+    //} TODO(04.1)
     // With --rm, upper/ goes when the container does: no need to sync it.
     options_ = overlay_options(lowers, here + "/upper", here + "/work", auto_remove_);
     store_->save_container_config(config_);
@@ -363,12 +424,30 @@ void Overlay::setup_before_root(Container& c) {
     if (!store_) {
         return;
     }
+    // TODO(04.2): mount the overlay on merged/ (c.rootfs, which prepare()
+    //   set), so that chapter 03's pivot_root() makes it the container's "/".
+    //   First chdir(2) to the store, store_->root(), in check() with the text
+    //   "chdir(\"<the path>\")": options_ names every layer relative to it,
+    //   and the kernel resolves them from the current directory of the
+    //   process that mounts (ours, in this child only). Then
+    //   mount_checked("overlay", c.rootfs, "overlay", 0, options_): source
+    //   "overlay" (a name only, shown in mountinfo), type "overlay", no
+    //   flags, the options as data. This runs in the child, in its own mount
+    //   namespace: when its last process exits, the kernel unmounts the
+    //   overlay, and the host never sees it. Read mount(2) (the data
+    //   argument), overlayfs.rst ("Upper and Lower"), and the trace of the
+    //   reference: `ch04 --trace run --rm busybox true`. Delete both lines
+    //   below.
+    //{ TODO(04.2)
+    //| static_cast<void>(mount_checked);  // Delete this line: it only keeps -Werror quiet until you call it.
+    //| throw UsageError(fmt::format("TODO(04.2): nothing is mounted on {} yet: it is an empty directory", c.rootfs));
     // The options name layers relative to $ROOT. Relative names resolve from
     // the current directory: ours, in this child only.
     check(::chdir(store_->root().c_str()), fmt::format("chdir(\"{}\")", store_->root()));
     // In the container's own mount namespace: when its last process exits,
     // the kernel unmounts it. Nothing can leak onto the host.
     mount_checked("overlay", c.rootfs, "overlay", 0, options_);
+    //} TODO(04.2)
 }
 //! [ch04-mount]
 
@@ -402,11 +481,22 @@ void Overlay::cleanup(Container& /*c*/) noexcept {
         return;  // no image; or it stays for `diff` and `rm`
     }
     try {
+        // TODO(04.6): remove the container: give back its name, if
+        //   prepare() took it (name_taken_), with store_->release_name(), then
+        //   delete its directory dir_ with remove_tree() (state.hpp), and
+        //   trace::step("removed <dir_>"). The test above decided that it
+        //   goes: with --rm, or when the start failed before join(). No
+        //   umount first: the overlay on merged/ lived in the container's
+        //   mount namespace, which the kernel tore down with its last
+        //   process, so merged/ is a plain empty directory again. Compare
+        //   Store::remove_container() (store.cpp), what `rm NAME` runs.
+        //{ TODO(04.6)
         if (name_taken_) {
             store_->release_name(config_.name);
         }
         remove_tree(dir_);
         trace::step(fmt::format("removed {}", dir_));
+        //} TODO(04.6)
     } catch (...) {
         // cleanup must not throw; `rm` can finish the job
     }

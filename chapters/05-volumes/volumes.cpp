@@ -61,12 +61,32 @@ void check_container_path(const std::string& arg, const std::string& path) {
     }
 }
 
+// TODO(05.2): openat2() that resolves `path` as the container will: "/" and
+// ".." stop at root_fd, and so do symbolic links. Which flag does that?
+//{ TODO(05.2)
 // openat2() with RESOLVE_IN_ROOT: "/" and ".." stop at root_fd, and so do
 // absolute symbolic links, exactly as they would inside the container.
+//} TODO(05.2)
 int open_in_root(int root_fd, const std::string& path, int flags) {
     struct open_how how {};
     how.flags = static_cast<unsigned long long>(flags | O_CLOEXEC);
+    // TODO(05.2): say how openat2() resolves `path`: how.resolve, a set of
+    //   RESOLVE_* flags. root_fd is the container's root filesystem, still a
+    //   directory in the host's tree; `path` is "/etc/x" as the container
+    //   sees it. With no flag, an absolute path ignores root_fd and names the
+    //   host's /etc/x, and so does a symbolic link in the image
+    //   (/test -> /etc), or enough ".." (/esc -> ../../..). Every path here,
+    //   and every link met on the way, must resolve as if root_fd were "/",
+    //   exactly as it will inside the container after pivot_root. Read
+    //   openat2(2): RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS, RESOLVE_IN_ROOT.
+    //   Two of them refuse what an image may rightly have (an absolute link,
+    //   such as /test -> /etc); one follows it, inside the root. Then delete
+    //   the throw below: without the flag, open_volume_target() would make
+    //   its directories on the host.
+    //{ TODO(05.2)
+    //| throw UsageError("TODO(05.2): no RESOLVE_* flag yet, so paths in the rootfs would be resolved on the host");
     how.resolve = RESOLVE_IN_ROOT;
+    //} TODO(05.2)
     // EAGAIN: a rename somewhere under root_fd raced with the walk, and
     // the kernel could not prove ".." stayed inside. Walk again.
     int fd;
@@ -106,12 +126,28 @@ Fd open_target(int root_fd, const std::string& asked, const std::string& target,
                 throw_errno(fmt::format("openat2(rootfs, \"{}\", RESOLVE_IN_ROOT)", done));
             }
             int rc = 0;
+            // TODO(05.2): make the missing parts[i] in `parent`, the directory
+            //   resolved so far: a directory (mode 0755) when more parts follow
+            //   or when `directory` (a directory is bound onto a directory);
+            //   else, for a file to be bound onto, an empty file (mode 0644,
+            //   openat() with O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, closed
+            //   again: an Fd closes itself). Leave rc 0 on success, -1 with
+            //   errno set on failure: the given code below follows a dangling
+            //   symbolic link on EEXIST and reports any other error. Use the
+            //   *at() calls with parent's descriptor and the bare name
+            //   parts[i], never a path: a path would be resolved again, from
+            //   the host's "/". Read mkdirat(2) and openat(2) (O_EXCL: never
+            //   opens what is already there, not even through a link). In an
+            //   image's container the new mount point lands in its read-write
+            //   layer, upper/.
+            //{ TODO(05.2)
             if (!last || directory) {
                 rc = ::mkdirat(parent.get(), parts[i].c_str(), 0755);
             } else {
                 Fd file{::openat(parent.get(), parts[i].c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
                 rc = file ? 0 : -1;
             }
+            //} TODO(05.2)
             if (rc != 0 && errno == EEXIST) {
                 // A symbolic link to a path the image lacks (/abs -> /tmp/a):
                 // follow it as the container would, from its "/" or from the
@@ -163,6 +199,26 @@ VolumeSpec parse_volume(const std::string& arg) {
     if (parts.size() > 3 || std::any_of(parts.begin(), parts.end(), [](const std::string& p) { return p.empty(); })) {
         bad_volume(arg, "expected HOST:CONTAINER[:ro], NAME:CONTAINER[:ro] or CONTAINER");
     }
+    // TODO(05.1): fill `spec` from `parts` (arg split at ':': 1 to 3 parts,
+    //   none empty, checked just above), as Docker reads -v:
+    //   - 3 parts: the third is the mode. "ro" sets spec.read_only, "rw" is
+    //     the default spelled out; refuse anything else, naming it:
+    //     bad_volume(arg, "unknown mode ... (ro or rw)").
+    //   - 1 part: `-v /data`, an anonymous volume (Kind::anonymous); the part
+    //     is the container path, spec.target. prepare() names it.
+    //   - 2 or 3 parts: spec.source is parts[0], spec.target parts[1]. The
+    //     source decides the kind: one that starts with '/' is a host path
+    //     (Kind::bind); one that valid_volume_name() (volume_store.hpp)
+    //     accepts is a named volume (Kind::named); anything else is refused
+    //     with bad_volume(): with a '/' in it, as a host path that "must be
+    //     absolute"; without, as an invalid volume name. Why can a relative
+    //     host path not be allowed? (What would `-v data:/x` mean?)
+    //   check_container_path() below checks spec.target. Every refusal is
+    //   bad_volume(), a UsageError naming arg: one line, exit code 125, and
+    //   prepare() parses every -v before it makes anything. Then delete the
+    //   bad_volume() call below.
+    //{ TODO(05.1)
+    //| bad_volume(arg, "TODO(05.1): -v is not parsed yet");
     if (parts.size() == 3) {
         if (parts[2] != "ro" && parts[2] != "rw") {
             bad_volume(arg, fmt::format("unknown mode \"{}\" (ro or rw)", parts[2]));
@@ -186,6 +242,7 @@ VolumeSpec parse_volume(const std::string& arg) {
             bad_volume(arg, fmt::format("invalid volume name \"{}\": use letters, digits, '_', '.', '-'", spec.source));
         }
     }
+    //} TODO(05.1)
     check_container_path(arg, spec.target);
     return spec;
 }
@@ -348,6 +405,21 @@ void Volumes::setup_before_root(Container& c) {
     Fd root = open_fd(c.rootfs, O_PATH | O_DIRECTORY);
     for (const Mount& m : mounts_) {
         if (m.fill) {
+            // TODO(05.5): Docker's rule: a new volume starts with what the
+            //   image has at its target. prepare() set m.fill for a named or
+            //   anonymous volume that is empty. Open m.spec.target in the
+            //   rootfs with open_in_root() (O_RDONLY | O_DIRECTORY): if that
+            //   fails, the image has no directory there and there is nothing
+            //   to copy (not an error). Else open the volume's directory,
+            //   m.source, with open_fd() (O_RDONLY | O_DIRECTORY), copy the
+            //   tree into it with copy_tree() (given, above), and say so:
+            //   trace::step(fmt::format("filled volume {} from the image's {}",
+            //   m.name, m.spec.target)). Give the volume's directory the image
+            //   directory's owner and mode too (fstat, fchown, fchmod), so a
+            //   service's data directory stays its own. Why here, and not
+            //   after the bind?
+            //   (What does the target show once the volume is mounted on it?)
+            //{ TODO(05.5)
             // Docker's rule: a new volume starts with what the image has there.
             Fd image_dir{open_in_root(root.get(), m.spec.target, O_RDONLY | O_DIRECTORY)};
             if (image_dir) {
@@ -362,15 +434,48 @@ void Volumes::setup_before_root(Container& c) {
                 }
                 trace::step(fmt::format("filled volume {} from the image's {}", m.name, m.spec.target));
             }
+            //} TODO(05.5)
         }
         Fd target = open_volume_target(root.get(), m.spec.target, m.directory);
+        // TODO(05.3): bind the volume: mount(2) with source m.source (a host
+        //   path: before pivot_root the host's tree can still be named), no
+        //   filesystem type, flags MS_BIND | MS_REC (MS_REC takes along what
+        //   is mounted below m.source), no data. The target is not a path
+        //   but the descriptor `target`, which open_volume_target() checked:
+        //   mount on "/proc/self/fd/<its number>", a name for exactly the
+        //   file the descriptor holds, so that nothing changed in the rootfs
+        //   meanwhile (a link put in the way) can move the mount elsewhere.
+        //   Wrap it in check() with the text (fmt::format; --trace prints it
+        //   and a test reads it):
+        //     mount("<m.source>", "<m.spec.target>" (in the rootfs), NULL, MS_BIND|MS_REC, NULL)
+        //   Read mount(2), "Creating a bind mount"; proc(5), /proc/pid/fd/.
+        //   The host never sees this mount: it is made in the container's
+        //   mount namespace, under the "/" that chapter 01 made private.
+        //{ TODO(05.3)
         // Mount on the descriptor, not on a path: what we checked is what we
         // mount on, even if the rootfs changes meanwhile.
         std::string on = fmt::format("/proc/self/fd/{}", target.get());
         check(
             ::mount(m.source.c_str(), on.c_str(), nullptr, MS_BIND | MS_REC, nullptr),
             fmt::format("mount(\"{}\", \"{}\" (in the rootfs), NULL, MS_BIND|MS_REC, NULL)", m.source, m.spec.target));
+        //} TODO(05.3)
         if (m.spec.read_only) {
+            // TODO(05.4): make the new mount read-only, and every mount below
+            //   it too. `target` still holds the mount point as it was before
+            //   the bind, under the new mount: open m.spec.target again with
+            //   open_in_root() (O_PATH) to get the new mount, on top. Then
+            //   mount_setattr(2) on that descriptor: pathname "" with
+            //   AT_EMPTY_PATH, plus AT_RECURSIVE for the mounts below it, and a
+            //   struct mount_attr (zeroed) whose attr_set is MOUNT_ATTR_RDONLY.
+            //   glibc has no wrapper: ::syscall(SYS_mount_setattr, fd, "",
+            //   flags, &attr, sizeof attr). In check(), with the text
+            //     mount_setattr("<m.spec.target>" (in the rootfs), AT_RECURSIVE, MOUNT_ATTR_RDONLY)
+            //   Why not MS_BIND | MS_REMOUNT | MS_RDONLY, as chapter 03's
+            //   remount_read_only()? That changes one mount; a host directory
+            //   with a filesystem mounted inside would stay writable there.
+            //   And why not MS_RDONLY in the bind itself? Read mount(2),
+            //   "Creating a bind mount", and mount_setattr(2).
+            //{ TODO(05.4)
             // The new mount is now on top of the mount point: open it again.
             // mount_setattr() with AT_RECURSIVE makes the mounts below it
             // read-only too (a classic MS_REMOUNT changes only the top one).
@@ -379,6 +484,7 @@ void Volumes::setup_before_root(Container& c) {
             attr.attr_set = MOUNT_ATTR_RDONLY;
             check(::syscall(SYS_mount_setattr, mounted.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr),
                   fmt::format("mount_setattr(\"{}\" (in the rootfs), AT_RECURSIVE, MOUNT_ATTR_RDONLY)", m.spec.target));
+            //} TODO(05.4)
         }
     }
 }

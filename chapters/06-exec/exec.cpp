@@ -235,6 +235,23 @@ int exec_in_container(const ContainerView& view, const ExecRequest& request) {
     // Every descriptor first, while /proc is still the host's: after we
     // join the mount namespace, /proc/PID would name another process, or none.
     std::vector<Joinable> joins;
+    // TODO(06.4): open the namespaces of the container's PID 1 that exec is
+    //   to join, all of them now, before the first setns(). For each type of
+    //   join_order (above: nsenter's order, the mount namespace last),
+    //   open_fd() "/proc/<pid>/ns/<type.name>" read-only, and push
+    //   {&type, that Fd} onto joins. Skip a namespace that is ours already,
+    //   as nsenter(1) does: a container started with `run --ns` (chapter 01)
+    //   shares the types it did not ask for, and there is nothing to join.
+    //   Two namespace files are the same namespace when they are the same
+    //   inode: same_file(fd, "/proc/self/ns/<type.name>"), above. Then say
+    //   so, trace::step("<path>: the same namespace as ours, not joined"),
+    //   and go on with the next type. Why everything first? Once TODO 06.5
+    //   has joined the mount namespace, /proc is the container's: there,
+    //   /proc/<pid> is another process, or none. Read namespaces(7), "The
+    //   /proc/[pid]/ns/ directory"; setns(2); nsenter(1); and the book,
+    //   chapter 06, How it works. Then delete the line below.
+    //{ TODO(06.4)
+    //| static_cast<void>(same_file);  // Delete this line: it only keeps -Werror quiet until you call it.
     for (const NamespaceType& type : join_order) {
         std::string path = fmt::format("/proc/{}/ns/{}", pid, type.name);
         Fd fd = open_fd(path, O_RDONLY);
@@ -244,14 +261,25 @@ int exec_in_container(const ContainerView& view, const ExecRequest& request) {
         }
         joins.push_back({&type, std::move(fd)});
     }
+    //} TODO(06.4)
     Fd our_pid_ns = open_fd("/proc/self/ns/pid", O_RDONLY);
     // Its root directory: the root of its mount namespace after pivot_root,
     // but not after chapter 03's --chroot. This one is right for both.
     Fd root = open_fd(fmt::format("/proc/{}/root", pid), O_RDONLY | O_DIRECTORY);
     std::vector<Fd> cgroup_procs;
+    // TODO(06.6): open for writing, into cgroup_procs, the file cgroup.procs
+    //   of each of the container's cgroups. view.monitor.cgroup_dirs lists
+    //   their directories as the host sees them (the monitor's join(), below,
+    //   wrote them into monitor.json: one per hierarchy with cgroup v1, one
+    //   with v2). Open them now, as the namespaces: once TODO 06.5 has
+    //   joined the mount namespace, /sys/fs/cgroup is the container's, if it
+    //   has one at all. The writes come after the fork (the second part of
+    //   this TODO, further down).
+    //{ TODO(06.6)
     for (const std::string& dir : view.monitor.cgroup_dirs) {
         cgroup_procs.push_back(open_fd(dir + "/cgroup.procs", O_WRONLY));
     }
+    //} TODO(06.6)
     // Still the same process? (A pid can be reused once its process is gone.)
     if (view.monitor.init_start != 0 && process_start_time(pid) != view.monitor.init_start) {
         throw UsageError(fmt::format("container {} is not running", view.config.name));
@@ -270,12 +298,30 @@ int exec_in_container(const ContainerView& view, const ExecRequest& request) {
     }
 
     //! [ch06-setns]
+    // TODO(06.5): enter the container. setns(2) into each namespace of
+    //   joins, in its order, with the descriptor and the type's flag
+    //   (j.type->flag: the kernel checks that the file is a namespace of that
+    //   type), each in check() with the text (a test reads it)
+    //     setns(fd of /proc/<pid>/ns/<j.type->name>, <flag as text>)
+    //   where the flag as text is trace::clone_flags(static_cast<unsigned>(flag)):
+    //   "setns(fd of /proc/4242/ns/mnt, CLONE_NEWNS)". Joining the mount
+    //   namespace also sets our root and working directory to its root,
+    //   which is the container's "/" after chapter 03's pivot_root, but not
+    //   after its --chroot. The container's root is its PID 1's: `root`,
+    //   opened above from /proc/<pid>/root. Make it ours: fchdir(2) to it,
+    //   text "fchdir(fd of /proc/<pid>/root)", then chroot(2) to ".", text
+    //   "chroot(\".\")". The PID namespace is the exception: setns() moves
+    //   our future children (pid_for_children), not us. That is why exec
+    //   forks below. Read setns(2), pid_namespaces(7), chroot(2), and the
+    //   book, chapter 06, How it works.
+    //{ TODO(06.5)
     for (const Joinable& j : joins) {
         check(::setns(j.fd.get(), j.type->flag), fmt::format("setns(fd of /proc/{}/ns/{}, {})", pid, j.type->name,
                                                              trace::clone_flags(static_cast<unsigned>(j.type->flag))));
     }
     check(::fchdir(root.get()), fmt::format("fchdir(fd of /proc/{}/root)", pid));
     check(::chroot("."), "chroot(\".\")");
+    //} TODO(06.5)
     //! [ch06-setns]
 
     SignalForwarder signals;
@@ -295,9 +341,20 @@ int exec_in_container(const ContainerView& view, const ExecRequest& request) {
             }
             if (request.tty) {
                 trace::set_output(static_cast<int>(::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)));
+                // TODO(06.3): exec -t: the same as run -t does in
+                //   Exec::setup_after_root(), below, in this child, which is
+                //   in the container's namespaces and root now: a new pty
+                //   from the container's /dev/ptmx (open_pty(STDIN_FILENO)),
+                //   this child's session and controlling terminal on its slave
+                //   end (become_terminal_session()), and its master end sent
+                //   to exec, over console[1] (send_fd()). Then delete the
+                //   throw.
+                //{ TODO(06.3)
+                //| throw UsageError("TODO(06.3): no terminal yet (exec -t)");
                 Pty pty = open_pty(STDIN_FILENO);  // in the container's own /dev/pts
                 become_terminal_session(pty.slave.get());
                 send_fd(console[1].get(), pty.master.get());
+                //} TODO(06.3)
             } else if (null_stdin) {
                 check(::dup2(null_stdin.get(), STDIN_FILENO), "dup2(/dev/null, 0)");
             }
@@ -348,12 +405,35 @@ int exec_in_container(const ContainerView& view, const ExecRequest& request) {
     //! [ch06-back]
     channel.use_as_parent();
     trace::step(fmt::format("fork() = {}: a child in the container's PID namespace", child));
+    // TODO(06.5): the child is born in the container's PID namespace: go
+    //   back to our own for any later child. setns(2) with our_pid_ns
+    //   (opened above, before the first setns) and CLONE_NEWPID, in check()
+    //   with the text "setns(fd of /proc/self/ns/pid, CLONE_NEWPID)". Who
+    //   else would we fork? A thread is a child too: the kernel refuses
+    //   clone(2) with CLONE_THREAD (std::thread) with EINVAL while our
+    //   pid_for_children is not our own PID namespace, and exec -t starts
+    //   one, the Relay that copies the terminal. Read clone(2), ERRORS.
+    //{ TODO(06.5)
     // Back to our own PID namespace for children: the kernel refuses to
     // start a thread (the -t relay) while it differs from ours.
     check(::setns(our_pid_ns.get(), CLONE_NEWPID), "setns(fd of /proc/self/ns/pid, CLONE_NEWPID)");
+    //} TODO(06.5)
     //! [ch06-back]
 
     //! [ch06-cgroup]
+    // TODO(06.6): put the child into the container's cgroups: write its pid
+    //   (`child`, in decimal: the number the host gives it, since we are in
+    //   the host's PID namespace) into each of cgroup_procs, each write in
+    //   check() with the text
+    //     write("<dir>/cgroup.procs", "<pid>")
+    //   where dir is the same entry of view.monitor.cgroup_dirs. Here,
+    //   before send_go(): the child waits for "go" before it runs a single
+    //   instruction of the user's command, so the container's limits (-m,
+    //   --pids-limit...) hold for that command from the start. (Joining the
+    //   cgroup namespace above changed what /proc/self/cgroup shows, not
+    //   which cgroups the child is in.) Read cgroups(7), "Creating cgroups
+    //   and moving processes", and cgroup_namespaces(7).
+    //{ TODO(06.6)
     // Into the container's cgroups before the child runs a single
     // instruction of the user's command: its limits hold from the start.
     for (size_t i = 0; i < cgroup_procs.size(); ++i) {
@@ -361,6 +441,7 @@ int exec_in_container(const ContainerView& view, const ExecRequest& request) {
         check(::write(cgroup_procs[i].get(), text.data(), text.size()),
               fmt::format("write(\"{}/cgroup.procs\", \"{}\")", view.monitor.cgroup_dirs[i], child));
     }
+    //} TODO(06.6)
     //! [ch06-cgroup]
     channel.send_go();
     std::optional<ChildFailure> failure = channel.wait_for_exec();
@@ -372,7 +453,11 @@ int exec_in_container(const ContainerView& view, const ExecRequest& request) {
     std::optional<Relay> relay;
     Fd master;
     if (request.tty) {
+        // TODO(06.3): receive into `master` the pty's master end that the
+        //   child sent over console[1]: receive_fd() on console[0].
+        //{ TODO(06.3)
         master = receive_fd(console[0].get());
+        //} TODO(06.3)
         raw.emplace(STDIN_FILENO);
         relay.emplace();
         if (request.interactive) {
@@ -484,6 +569,45 @@ void Exec::start_monitor(Container& c) {
     check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "socketpair(AF_UNIX, SOCK_SEQPACKET)");
     Fd command_line_end(pair[0]);
     Fd monitor_end(pair[1]);
+    // TODO(06.1): fork(2) the monitor (on failure, throw_errno("fork() the
+    //   monitor")). From here on two processes run this code:
+    //   - The parent is the command line: it only waits, then _exits. Close
+    //     monitor_end (reset()) and recv(2) one message on command_line_end
+    //     (again while it fails with EINTR). "started" (which the monitor
+    //     sends from started(), below, once the command runs) is success:
+    //     print c.id and a newline on stdout, std::fflush(stdout) (_exit
+    //     flushes nothing), and _exit(0). Anything else, 0 bytes when the
+    //     monitor exited without a word, is a failed start: the monitor
+    //     printed why on the stderr we share. waitpid(2) for it (again on
+    //     EINTR) and _exit with its exit code, exit_code_from_status()
+    //     (process.hpp): 125, or 127 for a command not found, as Docker.
+    //     When a signal killed it, say so first, in one line:
+    //       "<rt_->program()>: the monitor of container <c.id's first 12
+    //       digits> was killed by SIG<sigabbrev_np(the signal)>"
+    //     Leave with _exit(2) only, which runs no destructor, no atexit
+    //     handler, no cleanup: a return would go on with a second start next
+    //     to the monitor's, and a throw would run the runtime's cleanups in
+    //     the process that is not the start's any more.
+    //   - The child is the monitor: it returns from here and goes on with
+    //     the start (prepare, clone, join...); the container will be its
+    //     child, and it waits for it. Close command_line_end, keep
+    //     monitor_end in notify_ (std::move) for started(), close what our
+    //     caller left open (close_inherited_fds(), process.hpp: a `$(...)`
+    //     would otherwise wait for the container's end), and leave the
+    //     session of the terminal that ran `run -d`: setsid(2), in check()
+    //     with the text "setsid()", so that its hang-up and Ctrl-C are not
+    //     for the monitor. Then
+    //     trace::step(fmt::format("fork() = {}: the monitor of container {}, in a session of its own", ...))
+    //     with ::getpid() and the 12 digits.
+    //   Why fork so early, in begin(), before anything is prepared? The
+    //   command line may be killed at any moment (a test kills it at random
+    //   ones); every start is then still the monitor's to finish or undo.
+    //   Read fork(2), _exit(2), setsid(2), credentials(7) ("Sessions"),
+    //   unix(7) (SOCK_SEQPACKET: one send, one recv), and the book, chapter
+    //   06, How it works. Then delete the two lines below.
+    //{ TODO(06.1)
+    //| static_cast<void>(c);  // Delete this line: it only keeps -Werror quiet until you use c.
+    //| throw UsageError("TODO(06.1): no monitor yet, so run -d would wait for the container's end, as run does");
     pid_t monitor = ::fork();
     if (monitor < 0) {
         throw_errno("fork() the monitor");
@@ -525,6 +649,7 @@ void Exec::start_monitor(Container& c) {
     check(::setsid(), "setsid()");
     trace::step(fmt::format("fork() = {}: the monitor of container {}, in a session of its own", ::getpid(),
                             c.id.substr(0, 12)));
+    //} TODO(06.1)
 }
 //! [ch06-monitor]
 
@@ -552,16 +677,52 @@ void Exec::setup_after_root(Container& /*c*/) {
         trace::set_output(static_cast<int>(::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)));
     }
     if (tty_) {
+        // TODO(06.3): give the container a terminal of its own, made here,
+        //   in the child, inside the container: after chapter 03's root
+        //   switch and its mount of a new devpts instance on /dev/pts,
+        //   /dev/ptmx is the container's, and the pair is numbered in its
+        //   /dev/pts (`tty` says /dev/pts/0). terminal.hpp has the calls (its
+        //   first lines show the recipe): open_pty(STDIN_FILENO), a new pair
+        //   with the window size of our terminal; become_terminal_session()
+        //   with its slave end, which makes this process the leader of a new
+        //   session whose controlling terminal it is, and its stdin, stdout
+        //   and stderr (so busybox sh has job control, and Ctrl-C is SIGINT
+        //   for the command in the foreground); and send_fd() of its master
+        //   end over console_[1], the socket pair prepare() made: the runtime
+        //   outside keeps the master (started(), below). The Pty's own
+        //   descriptors may close when it goes out of scope: the copies on
+        //   0, 1, 2 and the one sent remain. Read pty(7), setsid(2),
+        //   ioctl_tty(2) (TIOCSCTTY), unix(7) (SCM_RIGHTS), and the book,
+        //   chapter 06, How it works. Then delete the throw.
+        //{ TODO(06.3)
+        //| throw UsageError("TODO(06.3): no terminal yet: run -t has no pty to give the container");
         Pty pty = open_pty(STDIN_FILENO);
         become_terminal_session(pty.slave.get());
         send_fd(console_[1].get(), pty.master.get());
+        //} TODO(06.3)
         return;
     }
+    // TODO(06.2): give the container's command the stdin, stdout and stderr
+    //   that prepare() made for -d: child_stdio_[0], [1], [2] (/dev/null,
+    //   or with -i the read end of a pipe whose write end the monitor keeps
+    //   open; the write ends of the stdout and stderr pipes). An attached
+    //   run has none of them, and keeps ours. dup2(2) each one that is set onto 0, 1 or 2, in check()
+    //   with the text "dup2(<its fd>, <0, 1 or 2>)". (The originals are
+    //   close-on-exec: only the copies reach the command.) Without this, the
+    //   command writes where the monitor does: into the stdout of the
+    //   command line that ran `run -d`, which a caller such as $(...) or a
+    //   test reads until it closes, that is until the container exits. Read
+    //   dup2(2), pipe(7). Then delete the throw below.
+    //{ TODO(06.2)
+    //| if (detach_) {
+    //|     throw UsageError("TODO(06.2): no log yet: the container's output would go where run -d's goes");
+    //| }
     for (int fd = 0; fd < 3; ++fd) {
         if (child_stdio_[fd]) {
             check(::dup2(child_stdio_[fd].get(), fd), fmt::format("dup2({}, {})", child_stdio_[fd].get(), fd));
         }
     }
+    //} TODO(06.2)
 }
 
 void Exec::started(Container& /*c*/) {
@@ -570,9 +731,17 @@ void Exec::started(Container& /*c*/) {
         fd.reset();
     }
     if (tty_) {
+        // TODO(06.3): receive into pty_master_ the pty's master end that the
+        //   child sent (receive_fd() on console_[0]): the code below copies
+        //   between it and our terminal (attached), or into the log (-d).
+        //   Then close both ends of the socket pair (reset()): their work is
+        //   done. Why only now, in started()? The child sent it before its
+        //   execvp(), and a start that failed never comes here.
+        //{ TODO(06.3)
         pty_master_ = receive_fd(console_[0].get());
         console_[0].reset();
         console_[1].reset();
+        //} TODO(06.3)
     }
     if (detach_) {
         // (If the command line was killed meanwhile, nobody hears it: fine,
@@ -584,6 +753,19 @@ void Exec::started(Container& /*c*/) {
         for (int fd = 0; fd < 3; ++fd) {
             ::dup2(null.get(), fd);
         }
+        // TODO(06.2): copy the container's output into its log, on a thread
+        //   of its own while this monitor waits for the container: a Relay
+        //   (terminal.hpp) in relay_ (relay_.emplace()). Its sources: with
+        //   -t the pty, pty_master_, all of it "stdout"; else the read ends of
+        //   the pipes, out_reader_ as "stdout" and err_reader_ as "stderr".
+        //   Relay::log(source, log_.get(), stream) writes each chunk as a
+        //   JSON line of Docker's json-file driver, with its stream, so that
+        //   `logs` can split them again. Then start() it. after_exit() stops
+        //   it once the container has exited, after the last bytes: then the
+        //   pipes give EOF, since the loop at the top of this function closed
+        //   our copies of their write ends. Read pipe(7), and `docker logs
+        //   --help`.
+        //{ TODO(06.2)
         relay_.emplace();
         if (pty_master_) {
             relay_->log(pty_master_.get(), log_.get(), "stdout");
@@ -592,6 +774,7 @@ void Exec::started(Container& /*c*/) {
             relay_->log(err_reader_.get(), log_.get(), "stderr");
         }
         relay_->start();
+        //} TODO(06.2)
         release_startup_pages();
     } else if (pty_master_) {
         raw_.emplace(STDIN_FILENO);

@@ -114,8 +114,15 @@ unsigned long long copy_file_data(const std::string& from, const std::string& to
 // (`st`) and is a file (anything but a directory) of the init layer `init`
 // at the same path (`path`: "/etc/hosts").
 bool is_init_layer_file(const std::string& init, const std::string& path, const struct stat& st) {
+    // TODO(07.2): say yes when there is a file (anything but a directory)
+    // in the init layer `init` at `path` (lstat(2)), and `st`, the entry in
+    // upper/, is not a directory either. The walk below then leaves it out.
+    //{ TODO(07.2)
+    //| static_cast<void>(init), static_cast<void>(path), static_cast<void>(st);  // Delete: only for -Werror.
+    //| return false;
     struct stat in_init {};
     return !S_ISDIR(st.st_mode) && ::lstat((init + path).c_str(), &in_init) == 0 && !S_ISDIR(in_init.st_mode);
+    //} TODO(07.2)
 }
 //! [ch07-init-left-out]
 
@@ -135,6 +142,13 @@ public:
     CopyStats run() {
         walk("");
         copy_all_entries();
+        // TODO(07.4): steps 3 and 4. Give each hard link in second_names_
+        // (first name, other name; both relative to the layer, like
+        // "/etc/a") its second name in dest_ with link(2), through must()
+        // as the other calls here do. Then set every directory in dirs_
+        // (listed parents first) to its owner, mode and times in upper/
+        // with copy_owner_mode_times(), deepest first.
+        //{ TODO(07.4)
         for (const auto& [first, second] : second_names_) {
             must(::link((dest_ + first).c_str(), (dest_ + second).c_str()),
                  fmt::format("link(\"{}\", \"{}\")", dest_ + first, dest_ + second));
@@ -142,6 +156,7 @@ public:
         for (auto dir = dirs_.rbegin(); dir != dirs_.rend(); ++dir) {
             copy_owner_mode_times(dest_ + dir->first, dir->second);
         }
+        //} TODO(07.4)
         //! [ch07-copy-steps]
         CopyStats stats{entries_ + dirs_.size() + second_names_.size(), bytes_, left_out_};
         if (progress_) {
@@ -187,6 +202,17 @@ private:
         std::string from = upper_ + rel;
         std::string to = dest_ + rel;
         unsigned long long bytes = 0;
+        // TODO(07.3): a regular file is copied below; make the other kinds
+        // again: a symbolic link with the same target (readlink(2),
+        // symlink(2)); anything else (device nodes, pipes, and overlayfs'
+        // deletion marks, character devices 0/0) with mknod(2) and the same
+        // st_mode and st_rdev. Then, for every kind, its extended attributes
+        // (copy_xattrs()) and its owner, mode and times
+        // (copy_owner_mode_times(), in that order).
+        //{ TODO(07.3)
+        //| if (S_ISREG(st.st_mode)) {
+        //|     bytes = copy_file_data(from, to);
+        //| }
         if (S_ISREG(st.st_mode)) {
             bytes = copy_file_data(from, to);
         } else if (S_ISLNK(st.st_mode)) {
@@ -204,6 +230,7 @@ private:
         }
         copy_xattrs(from, to);
         copy_owner_mode_times(to, st);
+        //} TODO(07.3)
         return bytes;
     }
     //! [ch07-copy]
@@ -367,9 +394,14 @@ Image commit_container(const Store& store, const CommitRequest& request) {
     try {
         //! [ch07-commit]
         std::optional<Freezer> frozen;
+        // TODO(07.1): when the container runs (view.running) and
+        // request.pause says so, freeze it for the copy: emplace a Freezer
+        // for its PID 1 (view.state.pid) and id into `frozen`.
+        //{ TODO(07.1)
         if (view.running && request.pause) {
             frozen.emplace(view.state.pid, id);
         }
+        //} TODO(07.1)
         // While nothing writes to upper/ (frozen, or not running), the new
         // layer's id is taken from upper/ itself, on a thread of its own,
         // as the copy runs: the same bytes, read by two at once.
@@ -426,11 +458,16 @@ Image commit_container(const Store& store, const CommitRequest& request) {
     // overlayfs takes a directory once.
     const std::vector<std::string>& below = view.config.layers;
     bool new_layer = std::find(below.begin(), below.end(), layer) == below.end();
+    // TODO(07.5): the new image's layers: the container's image's
+    // (below, bottom first), then `layer` on top when it is new; then add
+    // stats.bytes to image.size.
+    //{ TODO(07.5)
     image.layers = below;
     if (new_layer) {
         image.layers.push_back(layer);
         image.size += stats.bytes;
     }
+    //} TODO(07.5)
     image.history.push_back({image.created, shell_words(view.config.command), request.message, !new_layer});
     //! [ch07-stack]
 

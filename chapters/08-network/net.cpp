@@ -105,7 +105,10 @@ void Network::begin(Container& c) {
     // 01, applied later, at prepare) still wins on the host's network; with
     // container:NAME, prepare refuses it, as Docker does.
     if (mode_.kind == NetworkMode::Kind::host) {
+        // TODO(08.3): the container's hostname is the host's (host_hostname()).
+        //{ TODO(08.3)
         c.hostname = host_hostname();
+        //} TODO(08.3)
     } else if (mode_.kind == NetworkMode::Kind::container) {
         Store store{rt_->root_dir()};
         std::string id;
@@ -147,7 +150,12 @@ void Network::prepare(Container& c) {
     }
     // Not creating a network namespace is all --net host is: the child
     // stays in ours, which is the host's.
+    // TODO(08.1): take CLONE_NEWNET out of c.clone_flags (chapter 01 put
+    // it there): for host and container:NAME, the child must not get a
+    // network namespace of its own.
+    //{ TODO(08.1)
     c.clone_flags &= ~static_cast<unsigned long>(CLONE_NEWNET);
+    //} TODO(08.1)
     if (mode_.kind == NetworkMode::Kind::host) {
         trace::step(fmt::format("network: host: no CLONE_NEWNET, the host's network namespace {}",
                                 ns_text("/proc/self/ns/net")));
@@ -155,7 +163,11 @@ void Network::prepare(Container& c) {
         // Opened now, on the host: the child joins it with setns(). An open
         // namespace file keeps the namespace alive, even if NAME exits.
         std::string path = fmt::format("/proc/{}/ns/net", other_pid_);
+        // TODO(08.2): open `path` (read-only, close-on-exec) into
+        // other_net_ with open_fd(), for the child's setns() below.
+        //{ TODO(08.2)
         other_net_ = open_fd(path, O_RDONLY | O_CLOEXEC);
+        //} TODO(08.2)
         if (other_start_ != 0 && process_start_time(other_pid_) != other_start_) {
             // That pid is another process's now: NAME exited since begin.
             throw UsageError(fmt::format("--net container:{}: the container is not running", mode_.container));
@@ -174,7 +186,11 @@ void Network::prepare(Container& c) {
     if (mode_.kind == NetworkMode::Kind::host) {
         // The host's names and name servers, as they are: 127.0.0.53 is
         // reachable on the host's network.
+        // TODO(08.3): the init layer's /etc/hosts is a copy of the host's
+        // (replace_init_file(), read_text_file()).
+        //{ TODO(08.3)
         replace_init_file(init, "/etc/hosts", read_text_file("/etc/hosts"));
+        //} TODO(08.3)
         try {
             replace_init_file(init, "/etc/resolv.conf", read_text_file("/etc/resolv.conf"));
         } catch (const std::system_error&) {
@@ -224,8 +240,13 @@ void Network::setup_before_root(Container& /*c*/) {
     // Join the other container's network namespace: from now on this
     // process sees its interfaces and its 127.0.0.1. The PID, mount and UTS
     // namespaces stay our own.
+    // TODO(08.2): setns(2) into other_net_ (it is a network namespace:
+    // say so with CLONE_NEWNET), through check() so that a failure names
+    // the call.
+    //{ TODO(08.2)
     check(::setns(other_net_.get(), CLONE_NEWNET),
           fmt::format("setns(fd of /proc/{}/ns/net, CLONE_NEWNET)", other_pid_));
+    //} TODO(08.2)
     other_net_ = Fd{};
 }
 //! [ch08-setns]
