@@ -114,8 +114,7 @@ void add_diff_command(Runtime& rt) {
 
 }  // namespace
 
-void Overlay::add_commands(Runtime& rt) {
-    rt_ = &rt;
+void Images::add_commands(Runtime& rt) {
     add_images_command(rt);
     add_import_command(rt);
     add_rmi_command(rt);
