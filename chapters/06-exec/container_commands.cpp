@@ -33,6 +33,7 @@
 #include "exec.hpp"
 #include "guard.hpp"
 #include "inspect.hpp"
+#include "lifecycle.hpp"
 #include "ns_inspector.hpp"
 #include "state.hpp"
 #include "trace.hpp"
@@ -526,8 +527,7 @@ void replace_ns_command(Runtime& rt) {
 
 }  // namespace
 
-void Exec::add_commands(Runtime& rt) {
-    rt_ = &rt;
+void Lifecycle::add_commands(Runtime& rt) {
     add_exec_command(rt);
     add_ps_command(rt);
     add_inspect_command(rt);

@@ -1,6 +1,6 @@
 // ch06 - chapter 06: detached containers, and exec by setns().
 #include "cgroups.hpp"
-#include "exec.hpp"
+#include "lifecycle.hpp"
 #include "namespaces.hpp"
 #include "overlay.hpp"
 #include "rootfs.hpp"
@@ -13,6 +13,6 @@ int main(int argc, char** argv) {
     rt.add<minidocker::RootFs>();      // 03
     rt.add<minidocker::Images>();      // 04
     rt.add<minidocker::Volumes>();     // 05
-    rt.add<minidocker::Exec>();        // 06
+    rt.add<minidocker::Lifecycle>();   // 06
     return rt.main(argc, argv);
 }

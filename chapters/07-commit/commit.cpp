@@ -26,7 +26,7 @@
 #include <utility>
 
 #include "error.hpp"
-#include "exec.hpp"
+#include "container_view.hpp"
 #include "fd.hpp"
 #include "freezer.hpp"
 #include "layer.hpp"

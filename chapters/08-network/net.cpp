@@ -12,7 +12,7 @@
 #include <climits>
 
 #include "error.hpp"
-#include "exec.hpp"
+#include "container_view.hpp"
 #include "state.hpp"
 #include "store.hpp"
 #include "trace.hpp"
