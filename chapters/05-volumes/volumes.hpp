@@ -85,7 +85,9 @@ private:
         bool fill = false;  ///< an empty volume: copy the image's files into it
     };
 
-    const Runtime* rt_ = nullptr;
+    /// setup_before_root's last step, in the child, for each volume.
+    void bind_volume(const Fd& root, const Mount& m);
+
     std::vector<std::string> args_;  ///< each -v
     std::vector<Mount> mounts_;
 };

@@ -66,7 +66,6 @@ public:
     Network() : Feature("08 network") {}
 
     void add_run_options(CLI::App& run) override;
-    void add_commands(Runtime& rt) override;
     void begin(Container& c) override;
     void prepare(Container& c) override;
     void join(Container& c) override;
@@ -74,7 +73,8 @@ public:
     void after_exit(Container& c) override;
 
 private:
-    const Runtime* rt_ = nullptr;
+    void rewrite_init_layer(const std::string& init);
+
     CLI::Option* net_option_ = nullptr;
     std::string net_arg_;  ///< `--net` as given (none when not given)
     NetworkMode mode_;
@@ -83,6 +83,7 @@ private:
     std::string other_dir_;               ///< ... its directory in the store
     std::string other_hostname_;          ///< ... its hostname
     Fd other_net_;                        ///< ... and its /proc/PID/ns/net, opened before the clone
+    bool wrote_inspect_ = false;          ///< join() wrote inspect.json
 };
 
 }  // namespace minidocker
