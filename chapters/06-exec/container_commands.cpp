@@ -212,6 +212,9 @@ void thaw(const std::string& id) {
     }
 }
 
+// Is the process `pid` that started at `start` still there (not a zombie)?
+bool still_there(pid_t pid, unsigned long long start) { return pid > 0 && process_start_time(pid) == start; }
+
 //! [ch06-rm]
 void remove_container(const Store& store, const std::string& id, bool force) {
     ContainerView v = load_container(store, id);
@@ -223,7 +226,7 @@ void remove_container(const Store& store, const std::string& id, bool force) {
             throw UsageError(fmt::format("cannot remove container {}: it is starting; use rm -f", v.config.name));
         }
         ::kill(v.monitor.monitor_pid, SIGKILL);
-        for (int i = 0; i < 500 && process_start_time(v.monitor.monitor_pid) == v.monitor.monitor_start; ++i) {
+        for (int i = 0; i < 500 && still_there(v.monitor.monitor_pid, v.monitor.monitor_start); ++i) {
             std::this_thread::sleep_for(10ms);
         }
         v = load_container(store, id);
@@ -242,12 +245,14 @@ void remove_container(const Store& store, const std::string& id, bool force) {
             killed = true;
         }
     }
-    // Let a live monitor finish its part (state, cgroups, --rm) first.
-    for (int i = 0; i < 1000 && load_container(store, id).monitor_alive; ++i) {
+    // Let a live monitor finish its part (state, cgroups, --rm) first. Ask
+    // the process, not monitor.json: with --rm the monitor deletes that file
+    // on its way out, while it is still removing the rest of the folder.
+    for (int i = 0; i < 1000 && still_there(v.monitor.monitor_pid, v.monitor.monitor_start); ++i) {
         std::this_thread::sleep_for(10ms);
-        if (!std::filesystem::exists(store.container_dir(id))) {
-            return;  // --rm: the monitor removed it
-        }
+    }
+    if (!std::filesystem::exists(store.container_dir(id))) {
+        return;  // --rm: the monitor removed it
     }
     remove_cgroups(v);
     Fd lock = store.lock();
