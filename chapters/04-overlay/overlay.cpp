@@ -424,11 +424,10 @@ void Images::join(Container& c) {
     if (!store_) {
         return;
     }
-    ContainerState state;
-    state.status = "running";
-    state.pid = c.pid;
-    state.started_at = now_rfc3339();
-    store_->save_container_state(c.id, state);
+    state_.status = "running";
+    state_.pid = c.pid;
+    state_.started_at = now_rfc3339();
+    store_->save_container_state(c.id, state_);
     started_ = true;
 }
 
@@ -481,12 +480,11 @@ void Images::after_exit(Container& c) {
     if (!store_ || !started_ || c.auto_remove) {
         return;
     }
-    ContainerState state = store_->container_state(c.id);
-    state.status = "exited";
-    state.exit_code = c.exit_code;
-    state.oom_killed = c.oom_killed;
-    state.finished_at = now_rfc3339();
-    store_->save_container_state(c.id, state);
+    state_.status = "exited";
+    state_.exit_code = c.exit_code;
+    state_.oom_killed = c.oom_killed;
+    state_.finished_at = now_rfc3339();
+    store_->save_container_state(c.id, state_);
 }
 
 void Images::cleanup(Container& c) noexcept {

@@ -95,7 +95,8 @@ private:
     /// The container being started, when it comes from an image.
     std::optional<Store> store_;
     ContainerConfig config_;
-    std::string options_;  ///< for mount("overlay", ...)
+    ContainerState state_;  ///< as state.json says it, from join on
+    std::string options_;   ///< for mount("overlay", ...)
     bool name_taken_ = false;
     bool started_ = false;
 };
