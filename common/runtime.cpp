@@ -122,6 +122,13 @@ int Runtime::main(int argc, char** argv) {
     return exit_runtime_failed;
 }
 
+void Runtime::at(void (Feature::*moment)(Container&), Container& c) {
+    for (auto& f : features_) {
+        trace::Owner o(f->tag());
+        ((*f).*moment)(c);
+    }
+}
+
 int Runtime::run_container(Container& c) {
     trace::Owner owner("01 run");
     if (c.init) {
@@ -130,6 +137,8 @@ int Runtime::run_container(Container& c) {
         run_from_read_only_binary();
     }
     c.id = random_id();
+    c.program = program_;
+    c.store_root = root_dir_;
     c.hostname = c.id.substr(0, 12);
     c.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"};
     if (const char* term = std::getenv("TERM")) {
@@ -144,21 +153,35 @@ int Runtime::run_container(Container& c) {
         ~CleanupOnExit() { rt.cleanup(c); }
     } cleanup_on_exit{*this, c};
 
-    for (auto& f : features_) {
-        trace::Owner o(f->tag());
-        f->begin(c);
-    }
-    for (auto& f : features_) {
-        trace::Owner o(f->tag());
-        f->prepare(c);
-    }
-    for (auto& f : features_) {
-        trace::Owner o(f->tag());
-        f->create(c);
-    }
+    at(&Feature::begin, c);
+    at(&Feature::prepare, c);
+    at(&Feature::create, c);
 
     SignalForwarder signals;
     SyncChannel channel;
+    c.pid = clone_child(c, channel, signals);
+    std::optional<ChildFailure> failure = start_child(c, channel, signals);
+    if (!failure) {
+        at(&Feature::started, c);
+    }
+    int status = signals.wait_for(c.pid);
+    if (failure) {
+        fmt::print(stderr, "{}: {}\n", program_, failure->message);
+        c.exit_code = failure->exit_code;
+    } else {
+        c.exit_code = exit_code_from_status(status);
+    }
+    at(&Feature::after_exit, c);
+    for (const std::string& note : c.notes) {
+        fmt::print(stderr, "{}: {}\n", program_, note);
+    }
+    return c.exit_code;
+}
+
+// The clone: into its v2 cgroup when chapter 02 made one (clone3), else
+// plainly. The child never returns from here.
+pid_t Runtime::clone_child(Container& c, SyncChannel& channel, const SignalForwarder& signals) {
+    c.namespaces = c.clone_flags;
     pid_t pid = -1;
     if (c.cgroup_fd >= 0) {
         pid = clone_process_into(c.clone_flags, c.cgroup_fd, c.cgroup_dir);
@@ -172,50 +195,64 @@ int Runtime::run_container(Container& c) {
     if (pid == 0) {
         child(c, channel, signals);  // never returns
     }
-    c.pid = pid;
     channel.use_as_parent();
+    return pid;
+}
 
+// From the child's birth to its execvp: returns the child's failure, if
+// it had one.
+std::optional<ChildFailure> Runtime::start_child(Container& c, SyncChannel& channel, const SignalForwarder& signals) {
     // Two rounds of go: the child enters its cgroups (and narrates that) only
     // after we have narrated its birth; then it makes its root and waits
     // again, before execvp, until every join is done.
     channel.send_go();
     std::optional<ChildFailure> failure = channel.wait_for_ready();
-    if (!failure) {
-        try {
-            for (auto& f : features_) {
-                trace::Owner o(f->tag());
-                f->join(c);
-            }
-        } catch (...) {
-            ::kill(pid, SIGKILL);  // the child has run nothing of the user's yet
-            signals.wait_for(pid);
-            throw;
-        }
-        channel.send_go();
-        failure = channel.wait_for_exec();
-    }
-    if (!failure) {
-        for (auto& f : features_) {
-            trace::Owner o(f->tag());
-            f->started(c);
-        }
-    }
-    int status = signals.wait_for(pid);
     if (failure) {
-        fmt::print(stderr, "{}: {}\n", program_, failure->message);
-        c.exit_code = failure->exit_code;
-    } else {
-        c.exit_code = exit_code_from_status(status);
+        return failure;
     }
-    for (auto& f : features_) {
-        trace::Owner o(f->tag());
-        f->after_exit(c);
+    try {
+        at(&Feature::join, c);
+    } catch (...) {
+        ::kill(c.pid, SIGKILL);  // the child has run nothing of the user's yet
+        signals.wait_for(c.pid);
+        throw;
     }
-    for (const std::string& note : c.notes) {
-        fmt::print(stderr, "{}: {}\n", program_, note);
-    }
-    return c.exit_code;
+    channel.send_go();
+    return channel.wait_for_exec();
 }
+
+namespace {
+
+// --init: we stay PID 1 and the user's command is our child. Every signal
+// blocked first, so none is lost before be_init() waits. Returns in the
+// command's process only.
+void fork_command_under_init(SyncChannel& channel) {
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, nullptr);
+    pid_t command = ::fork();
+    if (command < 0) {
+        throw_errno("fork() the command under --init");
+    }
+    if (command > 0) {
+        trace::step(fmt::format("fork() = {}: --init, we stay PID 1, forward signals and reap", command));
+        channel.close();
+        be_init(command);  // never returns
+    }
+}
+
+// What the parent hears when execvp() failed with `err`.
+ChildFailure exec_failure(const std::string& command, int err) {
+    ChildFailure failure{err, exit_code_from_exec_errno(err), ""};
+    if (err == ENOENT && command.find('/') == std::string::npos) {
+        failure.message = fmt::format("exec \"{}\": executable file not found in $PATH", command);
+    } else {
+        failure.message = fmt::format("exec \"{}\": {}", command, std::strerror(err));
+    }
+    return failure;
+}
+
+}  // namespace
 
 void Runtime::child(Container& c, SyncChannel& channel, const SignalForwarder& signals) {
     ChildFailure failure{0, exit_runtime_failed, ""};
@@ -224,45 +261,19 @@ void Runtime::child(Container& c, SyncChannel& channel, const SignalForwarder& s
         if (!channel.wait_for_go()) {
             ::_exit(exit_runtime_failed);  // the parent is gone
         }
-        for (auto& f : features_) {
-            trace::Owner o(f->tag());
-            f->enter(c);
-        }
+        at(&Feature::enter, c);
         channel.send_ready();
         // While the parent runs its joins (silent: they write the container's
         // records), we make our root; we wait for its "go" only before the
         // user's command, so nothing of the user's runs unrecorded.
-        for (auto& f : features_) {
-            trace::Owner o(f->tag());
-            f->setup_before_root(c);
-        }
-        for (auto& f : features_) {
-            trace::Owner o(f->tag());
-            f->switch_root(c);
-        }
-        for (auto& f : features_) {
-            trace::Owner o(f->tag());
-            f->setup_after_root(c);
-        }
+        at(&Feature::setup_before_root, c);
+        at(&Feature::switch_root, c);
+        at(&Feature::setup_after_root, c);
         if (!channel.wait_for_go()) {
             ::_exit(exit_runtime_failed);  // the parent is gone
         }
-
         if (c.init) {
-            // --init: we stay PID 1 and the user's command is our child. Every
-            // signal blocked first, so none is lost before be_init() waits.
-            sigset_t all;
-            sigfillset(&all);
-            sigprocmask(SIG_BLOCK, &all, nullptr);
-            pid_t command = ::fork();
-            if (command < 0) {
-                throw_errno("fork() the command under --init");
-            }
-            if (command > 0) {
-                trace::step(fmt::format("fork() = {}: --init, we stay PID 1, forward signals and reap", command));
-                channel.close();
-                be_init(command);  // never returns
-            }
+            fork_command_under_init(channel);
         }
 
         //! [ch01-exec]
@@ -287,14 +298,7 @@ void Runtime::child(Container& c, SyncChannel& channel, const SignalForwarder& s
         ::execvp(argv[0], argv.data());
         //! [ch01-exec]
         // Only reached when execvp failed.
-        int err = errno;
-        failure.error = err;
-        failure.exit_code = exit_code_from_exec_errno(err);
-        if (err == ENOENT && c.command[0].find('/') == std::string::npos) {
-            failure.message = fmt::format("exec \"{}\": executable file not found in $PATH", c.command[0]);
-        } else {
-            failure.message = fmt::format("exec \"{}\": {}", c.command[0], std::strerror(err));
-        }
+        failure = exec_failure(c.command[0], errno);
     } catch (const std::system_error& e) {
         failure.error = e.code().value();
         failure.message = e.what();

@@ -43,15 +43,19 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace minidocker {
 
 /// What the features know about the container being started. Each feature
-/// reads what earlier ones wrote and adds its part.
+/// reads what earlier ones wrote and adds its part: a fact one feature
+/// learns, a later one reads here, never again from disk or the kernel.
 struct Container {
     std::string id;                         ///< 64 hex digits, random
+    std::string program;                    ///< how messages name us: "ch06", or "minidocker"
+    std::string store_root;                 ///< `--root`: where images, containers, volumes live
     std::vector<std::string> command;       ///< argv of the user's command
     bool command_after_dashes = false;      ///< it was given as `run [OPTIONS] -- CMD...`
     std::vector<std::string> after_dashes;  ///< (what followed "--" on the command line)
@@ -59,16 +63,24 @@ struct Container {
     std::string hostname;                   ///< for the UTS namespace
     std::string rootfs;                     ///< the root filesystem (chapter 03 on); empty: the host's
     unsigned long clone_flags = 0;          ///< CLONE_NEW* flags for clone()
-    int cgroup_fd = -1;                     ///< a cgroup v2 directory the child is born in; -1: none
-    std::string cgroup_dir;                 ///< (its path, for the trace)
-    bool init = false;                      ///< --init: the runtime stays PID 1, the command is its child
-    pid_t pid = -1;                         ///< the container's PID 1, as the host sees it
-    int exit_code = -1;                     ///< after wait: Docker-style exit code
-    bool oom_killed = false;                ///< after exit: the OOM killer killed a process of it
-    std::vector<std::string> notes;         ///< after exit: lines the runtime prints to stderr
+    /// CLONE_NEW* of the namespaces it has of its own: clone_flags at the
+    /// clone, plus any the child makes after it (chapter 02: cgroup).
+    unsigned long namespaces = 0;
+    int cgroup_fd = -1;              ///< a cgroup v2 directory the child is born in; -1: none
+    std::string cgroup_dir;          ///< (its path, for the trace)
+    bool init = false;               ///< --init: the runtime stays PID 1, the command is its child
+    std::string dir;                 ///< its records, $ROOT/containers/\<id\> (chapter 04); "": no image
+    bool auto_remove = false;        ///< `--rm`: its records go when it exits (chapter 04)
+    pid_t pid = -1;                  ///< the container's PID 1, as the host sees it
+    int exit_code = -1;              ///< after wait: Docker-style exit code
+    bool oom_killed = false;         ///< after exit: the OOM killer killed a process of it
+    std::vector<std::string> notes;  ///< after exit: lines the runtime prints to stderr
 };
 
 class Runtime;
+class SyncChannel;
+class SignalForwarder;
+struct ChildFailure;
 
 /// One chapter's idea, as the Runtime sees it: options of `run`, subcommands,
 /// and actions at the moments of a container start (listed at the top of
@@ -88,7 +100,9 @@ public:
 
     const std::string& tag() const { return tag_; }
 
-    /// Command line: options of `run`, and whole new subcommands.
+    /// Command line: options of `run`, and whole new subcommands. A
+    /// command's action may keep `rt` (to ask root_dir() and program() when it
+    /// runs); a feature does not: its moments find all in the Container.
     virtual void add_run_options(CLI::App& /*run*/) {}
     virtual void add_commands(Runtime& /*rt*/) {}
 
@@ -154,7 +168,11 @@ public:
     int run_container(Container& c);
 
 private:
-    void child(Container& c, class SyncChannel& channel, const class SignalForwarder& signals);
+    /// Calls `moment` of every feature, in the order they were added.
+    void at(void (Feature::*moment)(Container&), Container& c);
+    pid_t clone_child(Container& c, SyncChannel& channel, const SignalForwarder& signals);
+    std::optional<ChildFailure> start_child(Container& c, SyncChannel& channel, const SignalForwarder& signals);
+    [[noreturn]] void child(Container& c, SyncChannel& channel, const SignalForwarder& signals);
     void cleanup(Container& c) noexcept;
 
     std::string program_;

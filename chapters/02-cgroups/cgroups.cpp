@@ -212,7 +212,7 @@ void Cgroups::enter(Container& c) {
 void Cgroups::join(Container& c) {
     v2_leaf_.reset();  // the child is born; the directory needs no holder
     if (new_cgroup_ns_) {
-        c.clone_flags |= CLONE_NEWCGROUP;  // the child makes it meanwhile
+        c.namespaces |= CLONE_NEWCGROUP;  // the child makes it meanwhile
     }
 }
 
@@ -234,7 +234,7 @@ void Cgroups::setup_before_root(Container& c) {
     //{ TODO(02.5)
     sys::unshare(CLONE_NEWCGROUP);
     //} TODO(02.5)
-    c.clone_flags |= CLONE_NEWCGROUP;
+    c.namespaces |= CLONE_NEWCGROUP;
 }
 //! [ch02-cgroupns]
 

@@ -145,6 +145,22 @@ void fix_unlisted_dirs(const std::string& root, const std::set<std::string>& lis
     }
 }
 
+// The current entry's content, from the tar to the disk, block by block.
+void copy_entry_data(archive* in, archive* out, const std::string& tar_path, const std::string& path) {
+    const void* block = nullptr;
+    size_t size = 0;
+    la_int64_t offset = 0;
+    int rc;
+    while ((rc = archive_read_data_block(in, &block, &size, &offset)) == ARCHIVE_OK) {
+        if (archive_write_data_block(out, block, size, offset) < ARCHIVE_WARN) {
+            throw UsageError(fmt::format("{}: \"{}\": {}", tar_path, path, archive_error_string(out)));
+        }
+    }
+    if (rc < ARCHIVE_WARN) {
+        throw UsageError(fmt::format("{}: \"{}\": {}", tar_path, path, archive_error_string(in)));
+    }
+}
+
 }  // namespace
 
 void check_entry(std::string_view path, EntryKind kind, std::string_view link) {
@@ -228,17 +244,7 @@ void extract_layer(const std::string& tar_path, const std::string& dir) {
         if (archive_write_header(out.get(), entry) < ARCHIVE_WARN) {
             throw UsageError(fmt::format("{}: \"{}\": {}", tar_path, path, archive_error_string(out.get())));
         }
-        const void* block = nullptr;
-        size_t size = 0;
-        la_int64_t offset = 0;
-        while ((rc = archive_read_data_block(in.get(), &block, &size, &offset)) == ARCHIVE_OK) {
-            if (archive_write_data_block(out.get(), block, size, offset) < ARCHIVE_WARN) {
-                throw UsageError(fmt::format("{}: \"{}\": {}", tar_path, path, archive_error_string(out.get())));
-            }
-        }
-        if (rc < ARCHIVE_WARN) {
-            throw UsageError(fmt::format("{}: \"{}\": {}", tar_path, path, archive_error_string(in.get())));
-        }
+        copy_entry_data(in.get(), out.get(), tar_path, path);
         if (archive_write_finish_entry(out.get()) < ARCHIVE_WARN) {
             throw UsageError(fmt::format("{}: \"{}\": {}", tar_path, path, archive_error_string(out.get())));
         }

@@ -9,6 +9,6 @@ int main(int argc, char** argv) {
     rt.add<minidocker::Namespaces>();  // 01
     rt.add<minidocker::Cgroups>();     // 02
     rt.add<minidocker::RootFs>();      // 03
-    rt.add<minidocker::Overlay>();     // 04
+    rt.add<minidocker::Images>();      // 04
     return rt.main(argc, argv);
 }

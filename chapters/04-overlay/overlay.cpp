@@ -293,13 +293,13 @@ std::vector<Change> container_changes(const std::string& upper, const std::vecto
     return changes;
 }
 
-void Overlay::add_run_options(CLI::App& run) {
+void Images::add_run_options(CLI::App& run) {
     run.add_option("--name", name_, "Name the container (default: the first 12 digits of its id)");
     run.add_flag("--rm", auto_remove_, "Remove the container (its directory and read-write layer) when it exits");
 }
 
 //! [ch04-prepare]
-void Overlay::prepare(Container& c) {
+void Images::prepare(Container& c) {
     // The forms of chapters 01-03 run without an image.
     if (!c.rootfs.empty() || c.command_after_dashes) {
         if (!name_.empty() || auto_remove_) {
@@ -316,13 +316,26 @@ void Overlay::prepare(Container& c) {
                         "before it: run [OPTIONS] -- {}",
                         c.command[0], c.command[0]));
     }
-    store_.emplace(rt_->root_dir());
+    store_.emplace(c.store_root);
+    c.auto_remove = auto_remove_;
     // Until config.json names the image, `rmi` must not delete it.
     Fd lock = store_->lock();
     Image image = store_->image(c.command[0]);
     trace::step(fmt::format("image {} is {}: {} layer(s), bottom first: {}", c.command[0], image.id.substr(0, 12),
                             image.layers.size(), fmt::join(image.layers, " ")));
+    describe(c, image);
+    make_container_dir(c);
+    stack_layers(c);
+    store_->save_container_config(config_);
+    store_->save_container_state(c.id, ContainerState{});
 
+    c.command = config_.command;
+    c.env = config_.env;
+    c.rootfs = c.dir + "/merged";
+}
+
+// config.json: the image and the command line, with the image's defaults.
+void Images::describe(const Container& c, const Image& image) {
     config_.id = c.id;
     config_.name = name_.empty() ? c.id.substr(0, 12) : name_;
     config_.image = c.command[0];
@@ -349,17 +362,23 @@ void Overlay::prepare(Container& c) {
     config_.hostname = c.hostname;
     config_.working_dir = image.config.working_dir;
     config_.created = now_rfc3339();
-    config_.auto_remove = auto_remove_;
+    config_.auto_remove = c.auto_remove;
+}
 
-    // A bad or taken name is refused before anything is made.
+// Its folder and its name; a bad or taken name is refused first.
+void Images::make_container_dir(Container& c) {
     store_->check_name(config_.name);
-    dir_ = store_->container_dir(c.id);
-    check(::mkdir(dir_.c_str(), 0700), fmt::format("mkdir(\"{}\")", dir_));
+    c.dir = store_->container_dir(c.id);
+    check(::mkdir(c.dir.c_str(), 0700), fmt::format("mkdir(\"{}\")", c.dir));
     store_->reserve_name(config_.name, c.id);
     name_taken_ = true;
     for (const char* sub : {"/init", "/upper", "/work", "/merged"}) {
-        check(::mkdir((dir_ + sub).c_str(), 0755), fmt::format("mkdir(\"{}{}\")", dir_, sub));
+        check(::mkdir((c.dir + sub).c_str(), 0755), fmt::format("mkdir(\"{}{}\")", c.dir, sub));
     }
+}
+
+// The init layer, then the overlay's options: the stack of layers.
+void Images::stack_layers(const Container& c) {
     std::string resolv;
     try {
         resolv = read_text_file("/etc/resolv.conf");
@@ -371,7 +390,7 @@ void Overlay::prepare(Container& c) {
     for (auto layer = config_.layers.rbegin(); layer != config_.layers.rend(); ++layer) {
         image_layers.push_back(store_->layer_dir(*layer));
     }
-    write_init_layer(dir_ + "/init", c.hostname, resolv, image_layers);
+    write_init_layer(c.dir + "/init", c.hostname, resolv, image_layers);
 
     std::string here = "containers/" + c.id;
     // TODO(04.1): stack the layers. Fill `lowers`, the overlay's lowerdir
@@ -397,30 +416,23 @@ void Overlay::prepare(Container& c) {
     }
     //} TODO(04.1)
     // With --rm, upper/ goes when the container does: no need to sync it.
-    options_ = overlay_options(lowers, here + "/upper", here + "/work", auto_remove_);
-    store_->save_container_config(config_);
-    store_->save_container_state(c.id, ContainerState{});
-
-    c.command = config_.command;
-    c.env = config_.env;
-    c.rootfs = dir_ + "/merged";
+    options_ = overlay_options(lowers, here + "/upper", here + "/work", c.auto_remove);
 }
 //! [ch04-prepare]
 
-void Overlay::join(Container& c) {
+void Images::join(Container& c) {
     if (!store_) {
         return;
     }
-    ContainerState state;
-    state.status = "running";
-    state.pid = c.pid;
-    state.started_at = now_rfc3339();
-    store_->save_container_state(c.id, state);
+    state_.status = "running";
+    state_.pid = c.pid;
+    state_.started_at = now_rfc3339();
+    store_->save_container_state(c.id, state_);
     started_ = true;
 }
 
 //! [ch04-mount]
-void Overlay::setup_before_root(Container& c) {
+void Images::setup_before_root(Container& c) {
     if (!store_) {
         return;
     }
@@ -451,7 +463,7 @@ void Overlay::setup_before_root(Container& c) {
 }
 //! [ch04-mount]
 
-void Overlay::setup_after_root(Container& /*c*/) {
+void Images::setup_after_root(Container& /*c*/) {
     if (!store_ || config_.working_dir.empty()) {
         return;
     }
@@ -460,31 +472,30 @@ void Overlay::setup_after_root(Container& /*c*/) {
     chdir_inside(config_.working_dir);
 }
 
-void Overlay::after_exit(Container& c) {
+void Images::after_exit(Container& c) {
     // A --rm container's folder goes in a moment (cleanup): no one could
     // read an "exited" record, and writing it would cost a block allocated
     // and freed again. (A runtime killed before cleanup leaves "running"
     // with a dead pid, which ps and rm see through, as after any kill.)
-    if (!store_ || !started_ || auto_remove_) {
+    if (!store_ || !started_ || c.auto_remove) {
         return;
     }
-    ContainerState state = store_->container_state(c.id);
-    state.status = "exited";
-    state.exit_code = c.exit_code;
-    state.oom_killed = c.oom_killed;
-    state.finished_at = now_rfc3339();
-    store_->save_container_state(c.id, state);
+    state_.status = "exited";
+    state_.exit_code = c.exit_code;
+    state_.oom_killed = c.oom_killed;
+    state_.finished_at = now_rfc3339();
+    store_->save_container_state(c.id, state_);
 }
 
-void Overlay::cleanup(Container& /*c*/) noexcept {
-    if (!store_ || dir_.empty() || (started_ && !auto_remove_)) {
+void Images::cleanup(Container& c) noexcept {
+    if (!store_ || c.dir.empty() || (started_ && !c.auto_remove)) {
         return;  // no image; or it stays for `diff` and `rm`
     }
     try {
         // TODO(04.6): remove the container: give back its name, if
         //   prepare() took it (name_taken_), with store_->release_name(), then
-        //   delete its directory dir_ with remove_tree() (state.hpp), and
-        //   trace::step("removed <dir_>"). The test above decided that it
+        //   delete its directory c.dir with remove_tree() (state.hpp), and
+        //   trace::step("removed <c.dir>"). The test above decided that it
         //   goes: with --rm, or when the start failed before join(). No
         //   umount first: the overlay on merged/ lived in the container's
         //   mount namespace, which the kernel tore down with its last
@@ -494,8 +505,8 @@ void Overlay::cleanup(Container& /*c*/) noexcept {
         if (name_taken_) {
             store_->release_name(config_.name);
         }
-        remove_tree(dir_);
-        trace::step(fmt::format("removed {}", dir_));
+        remove_tree(c.dir);
+        trace::step(fmt::format("removed {}", c.dir));
         //} TODO(04.6)
     } catch (...) {
         // cleanup must not throw; `rm` can finish the job

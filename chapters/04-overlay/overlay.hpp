@@ -1,5 +1,5 @@
 /// \file
-/// overlay.hpp - chapter 04's feature: containers start from images.
+/// overlay.hpp - chapter 04's feature (Images): containers start from images.
 ///
 /// An image is a stack of read-only layers, shared by every container made
 /// from it. overlayfs shows the stack as one directory tree: reads fall
@@ -64,9 +64,16 @@ struct Change {
 };
 std::vector<Change> container_changes(const std::string& upper, const std::vector<std::string>& lowers);
 
-class Overlay : public Feature {
+/// Chapter 04's feature: owns images and the containers made from them:
+/// `run IMAGE`, `--name`, `--rm`, the container's records in the Store
+/// (config.json, state.json) and the `images`, `import`, `rmi`, `rm` and
+/// `diff` commands. At prepare (host) it resolves the image, makes the
+/// container's folder (Container::dir) and init layer; at join and
+/// after_exit it writes state.json; in the child, at setup_before_root, it
+/// mounts the overlay; at cleanup, with `--rm`, the folder goes.
+class Images : public Feature {
 public:
-    Overlay() : Feature("04 overlay") {}
+    Images() : Feature("04 overlay") {}
 
     void add_run_options(CLI::App& run) override;
     void add_commands(Runtime& rt) override;  ///< in image_commands.cpp
@@ -78,15 +85,18 @@ public:
     void cleanup(Container& c) noexcept override;
 
 private:
-    const Runtime* rt_ = nullptr;
+    void describe(const Container& c, const Image& image);  ///< config_
+    void make_container_dir(Container& c);
+    void stack_layers(const Container& c);  ///< the init layer; options_
+
     std::string name_;          ///< `--name`
     bool auto_remove_ = false;  ///< `--rm`
 
     /// The container being started, when it comes from an image.
     std::optional<Store> store_;
     ContainerConfig config_;
-    std::string dir_;      ///< $ROOT/containers/\<id\>
-    std::string options_;  ///< for mount("overlay", ...)
+    ContainerState state_;  ///< as state.json says it, from join on
+    std::string options_;   ///< for mount("overlay", ...)
     bool name_taken_ = false;
     bool started_ = false;
 };

@@ -108,6 +108,11 @@ std::string human_duration(long seconds);
 /// "2.17MB": Docker counts in powers of 1000.
 std::string human_size(unsigned long long bytes);
 
+/// What lives under `--root` (see the top of this file): layers, images, the
+/// containers' records (config.json, state.json) and their names, and the
+/// lock that whoever changes them holds. Chapter 04 made it; every later
+/// chapter reads and adds through it. A plain value: each command makes its
+/// own from the root directory, and the files are the truth, not the object.
 class Store {
 public:
     /// Creates the directories under `root` if needed; keeps its real path.

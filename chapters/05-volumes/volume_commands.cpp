@@ -18,7 +18,6 @@
 namespace minidocker {
 
 void Volumes::add_commands(Runtime& rt) {
-    rt_ = &rt;
     CLI::App* volume = rt.app().add_subcommand("volume", "Manage volumes");
     volume->require_subcommand(1);
 

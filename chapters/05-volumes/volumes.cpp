@@ -98,6 +98,24 @@ int open_in_root(int root_fd, const std::string& path, int flags) {
 }
 
 //! [ch05-target]
+// Where the walk below ended, `fd`, must be a place to mount on.
+void check_mount_point(int root_fd, int fd, const std::string& asked, const std::string& target, bool directory) {
+    struct stat st {};
+    struct stat root {};
+    if (::fstat(fd, &st) != 0 || ::fstat(root_fd, &root) != 0) {
+        throw_errno(fmt::format("fstat(\"{}\")", target));
+    }
+    // A link like /test -> ../../.. ends at the container's root, not above
+    // it; still, binding over "/" is not what anyone asked for.
+    if (st.st_dev == root.st_dev && st.st_ino == root.st_ino) {
+        throw UsageError(fmt::format("-v: \"{}\" leads to the container's \"/\"", asked));
+    }
+    if (directory != S_ISDIR(st.st_mode)) {
+        throw UsageError(fmt::format("-v: cannot mount a {} on \"{}\": it is {}", directory ? "directory" : "file",
+                                     asked, S_ISDIR(st.st_mode) ? "a directory" : "not a directory"));
+    }
+}
+
 // The walk of open_volume_target(). `asked` is the path as the user typed
 // it, for messages; `target` is where the walk goes after `links` dangling
 // symbolic links were followed.
@@ -172,20 +190,7 @@ Fd open_target(int root_fd, const std::string& asked, const std::string& target,
         }
         done = path;
     }
-    struct stat st {};
-    struct stat root {};
-    if (::fstat(here.get(), &st) != 0 || ::fstat(root_fd, &root) != 0) {
-        throw_errno(fmt::format("fstat(\"{}\")", target));
-    }
-    // A link like /test -> ../../.. ends at the container's root, not above
-    // it; still, binding over "/" is not what anyone asked for.
-    if (st.st_dev == root.st_dev && st.st_ino == root.st_ino) {
-        throw UsageError(fmt::format("-v: \"{}\" leads to the container's \"/\"", asked));
-    }
-    if (directory != S_ISDIR(st.st_mode)) {
-        throw UsageError(fmt::format("-v: cannot mount a {} on \"{}\": it is {}", directory ? "directory" : "file",
-                                     asked, S_ISDIR(st.st_mode) ? "a directory" : "not a directory"));
-    }
+    check_mount_point(root_fd, here.get(), asked, target, directory);
     return here;
 }
 //! [ch05-target]
@@ -365,9 +370,9 @@ void Volumes::prepare(Container& c) {
         throw UsageError("-v needs a root filesystem to mount into: run [OPTIONS] IMAGE [CMD...], or --rootfs DIR");
     }
 
-    VolumeStore volumes{rt_->root_dir()};
+    VolumeStore volumes{c.store_root};
     // Until mounts.json names them, `volume rm` must not delete them.
-    Fd lock = Store(rt_->root_dir()).lock();
+    Fd lock = Store(c.store_root).lock();
     nlohmann::json record = nlohmann::json::array();
     for (Mount& m : mounts) {
         if (m.spec.kind != VolumeSpec::Kind::bind) {
@@ -387,9 +392,8 @@ void Volumes::prepare(Container& c) {
     }
     // Chapter 04 keeps a directory per container made from an image: note
     // there which volumes it uses (`volume rm` refuses those).
-    std::string dir = Store(rt_->root_dir()).container_dir(c.id);
-    if (std::filesystem::is_directory(dir)) {
-        write_json_atomic(dir + "/mounts.json", record, Durable::no);
+    if (!c.dir.empty()) {
+        write_json_atomic(c.dir + "/mounts.json", record, Durable::no);
     }
 }
 //! [ch05-prepare]
@@ -436,56 +440,59 @@ void Volumes::setup_before_root(Container& c) {
             }
             //} TODO(05.5)
         }
-        Fd target = open_volume_target(root.get(), m.spec.target, m.directory);
-        // TODO(05.3): bind the volume: mount(2) with source m.source (a host
-        //   path: before pivot_root the host's tree can still be named), no
-        //   filesystem type, flags MS_BIND | MS_REC (MS_REC takes along what
-        //   is mounted below m.source), no data. The target is not a path
-        //   but the descriptor `target`, which open_volume_target() checked:
-        //   mount on "/proc/self/fd/<its number>", a name for exactly the
-        //   file the descriptor holds, so that nothing changed in the rootfs
-        //   meanwhile (a link put in the way) can move the mount elsewhere.
-        //   Wrap it in check() with the text (fmt::format; --trace prints it
-        //   and a test reads it):
-        //     mount("<m.source>", "<m.spec.target>" (in the rootfs), NULL, MS_BIND|MS_REC, NULL)
-        //   Read mount(2), "Creating a bind mount"; proc(5), /proc/pid/fd/.
-        //   The host never sees this mount: it is made in the container's
-        //   mount namespace, under the "/" that chapter 01 made private.
-        //{ TODO(05.3)
-        // Mount on the descriptor, not on a path: what we checked is what we
-        // mount on, even if the rootfs changes meanwhile.
-        std::string on = fmt::format("/proc/self/fd/{}", target.get());
-        check(
-            ::mount(m.source.c_str(), on.c_str(), nullptr, MS_BIND | MS_REC, nullptr),
-            fmt::format("mount(\"{}\", \"{}\" (in the rootfs), NULL, MS_BIND|MS_REC, NULL)", m.source, m.spec.target));
-        //} TODO(05.3)
-        if (m.spec.read_only) {
-            // TODO(05.4): make the new mount read-only, and every mount below
-            //   it too. `target` still holds the mount point as it was before
-            //   the bind, under the new mount: open m.spec.target again with
-            //   open_in_root() (O_PATH) to get the new mount, on top. Then
-            //   mount_setattr(2) on that descriptor: pathname "" with
-            //   AT_EMPTY_PATH, plus AT_RECURSIVE for the mounts below it, and a
-            //   struct mount_attr (zeroed) whose attr_set is MOUNT_ATTR_RDONLY.
-            //   glibc has no wrapper: ::syscall(SYS_mount_setattr, fd, "",
-            //   flags, &attr, sizeof attr). In check(), with the text
-            //     mount_setattr("<m.spec.target>" (in the rootfs), AT_RECURSIVE, MOUNT_ATTR_RDONLY)
-            //   Why not MS_BIND | MS_REMOUNT | MS_RDONLY, as chapter 03's
-            //   remount_read_only()? That changes one mount; a host directory
-            //   with a filesystem mounted inside would stay writable there.
-            //   And why not MS_RDONLY in the bind itself? Read mount(2),
-            //   "Creating a bind mount", and mount_setattr(2).
-            //{ TODO(05.4)
-            // The new mount is now on top of the mount point: open it again.
-            // mount_setattr() with AT_RECURSIVE makes the mounts below it
-            // read-only too (a classic MS_REMOUNT changes only the top one).
-            Fd mounted{open_in_root(root.get(), m.spec.target, O_PATH)};
-            struct mount_attr attr {};
-            attr.attr_set = MOUNT_ATTR_RDONLY;
-            check(::syscall(SYS_mount_setattr, mounted.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr),
-                  fmt::format("mount_setattr(\"{}\" (in the rootfs), AT_RECURSIVE, MOUNT_ATTR_RDONLY)", m.spec.target));
-            //} TODO(05.4)
-        }
+        bind_volume(root, m);
+    }
+}
+
+void Volumes::bind_volume(const Fd& root, const Mount& m) {
+    Fd target = open_volume_target(root.get(), m.spec.target, m.directory);
+    // TODO(05.3): bind the volume: mount(2) with source m.source (a host
+    //   path: before pivot_root the host's tree can still be named), no
+    //   filesystem type, flags MS_BIND | MS_REC (MS_REC takes along what
+    //   is mounted below m.source), no data. The target is not a path
+    //   but the descriptor `target`, which open_volume_target() checked:
+    //   mount on "/proc/self/fd/<its number>", a name for exactly the
+    //   file the descriptor holds, so that nothing changed in the rootfs
+    //   meanwhile (a link put in the way) can move the mount elsewhere.
+    //   Wrap it in check() with the text (fmt::format; --trace prints it
+    //   and a test reads it):
+    //     mount("<m.source>", "<m.spec.target>" (in the rootfs), NULL, MS_BIND|MS_REC, NULL)
+    //   Read mount(2), "Creating a bind mount"; proc(5), /proc/pid/fd/.
+    //   The host never sees this mount: it is made in the container's
+    //   mount namespace, under the "/" that chapter 01 made private.
+    //{ TODO(05.3)
+    // Mount on the descriptor, not on a path: what we checked is what we
+    // mount on, even if the rootfs changes meanwhile.
+    std::string on = fmt::format("/proc/self/fd/{}", target.get());
+    check(::mount(m.source.c_str(), on.c_str(), nullptr, MS_BIND | MS_REC, nullptr),
+          fmt::format("mount(\"{}\", \"{}\" (in the rootfs), NULL, MS_BIND|MS_REC, NULL)", m.source, m.spec.target));
+    //} TODO(05.3)
+    if (m.spec.read_only) {
+        // TODO(05.4): make the new mount read-only, and every mount below
+        //   it too. `target` still holds the mount point as it was before
+        //   the bind, under the new mount: open m.spec.target again with
+        //   open_in_root() (O_PATH) to get the new mount, on top. Then
+        //   mount_setattr(2) on that descriptor: pathname "" with
+        //   AT_EMPTY_PATH, plus AT_RECURSIVE for the mounts below it, and a
+        //   struct mount_attr (zeroed) whose attr_set is MOUNT_ATTR_RDONLY.
+        //   glibc has no wrapper: ::syscall(SYS_mount_setattr, fd, "",
+        //   flags, &attr, sizeof attr). In check(), with the text
+        //     mount_setattr("<m.spec.target>" (in the rootfs), AT_RECURSIVE, MOUNT_ATTR_RDONLY)
+        //   Why not MS_BIND | MS_REMOUNT | MS_RDONLY, as chapter 03's
+        //   remount_read_only()? That changes one mount; a host directory
+        //   with a filesystem mounted inside would stay writable there.
+        //   And why not MS_RDONLY in the bind itself? Read mount(2),
+        //   "Creating a bind mount", and mount_setattr(2).
+        //{ TODO(05.4)
+        // The new mount is now on top of the mount point: open it again.
+        // mount_setattr() with AT_RECURSIVE makes the mounts below it
+        // read-only too (a classic MS_REMOUNT changes only the top one).
+        Fd mounted{open_in_root(root.get(), m.spec.target, O_PATH)};
+        struct mount_attr attr {};
+        attr.attr_set = MOUNT_ATTR_RDONLY;
+        check(::syscall(SYS_mount_setattr, mounted.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr),
+              fmt::format("mount_setattr(\"{}\" (in the rootfs), AT_RECURSIVE, MOUNT_ATTR_RDONLY)", m.spec.target));
+        //} TODO(05.4)
     }
 }
 //! [ch05-bind]
@@ -493,13 +500,11 @@ void Volumes::setup_before_root(Container& c) {
 void Volumes::cleanup(Container& c) noexcept {
     // `run --rm` takes the container's anonymous volumes along, as Docker's
     // does; named ones stay, that is what names are for.
+    if (mounts_.empty() || !c.auto_remove) {
+        return;
+    }
     try {
-        Store store{rt_->root_dir()};
-        std::string config = store.container_dir(c.id) + "/config.json";
-        if (mounts_.empty() || !std::filesystem::exists(config) || !store.container_config(c.id).auto_remove) {
-            return;
-        }
-        VolumeStore volumes{rt_->root_dir()};
+        VolumeStore volumes{c.store_root};
         for (const Mount& m : mounts_) {
             if (m.spec.kind == VolumeSpec::Kind::anonymous) {
                 remove_tree(volumes.volume_dir(m.name));

@@ -60,6 +60,11 @@ Fd open_volume_target(int root_fd, const std::string& target, bool directory);
 /// modes, owners, times and symbolic links, as `cp -a` does.
 void copy_tree(int from, int to);
 
+/// Chapter 05's feature: owns `-v` and the `volume` commands. At begin and
+/// prepare (host) it checks every -v, makes named and anonymous volumes and
+/// writes them into the container's mounts.json; at setup_before_root (in
+/// the child, before pivot_root) it fills empty volumes from the image and
+/// binds each one; at cleanup, with `--rm`, its anonymous volumes go.
 class Volumes : public Feature {
 public:
     Volumes() : Feature("05 volumes") {}
@@ -80,7 +85,9 @@ private:
         bool fill = false;  ///< an empty volume: copy the image's files into it
     };
 
-    const Runtime* rt_ = nullptr;
+    /// setup_before_root's last step, in the child, for each volume.
+    void bind_volume(const Fd& root, const Mount& m);
+
     std::vector<std::string> args_;  ///< each -v
     std::vector<Mount> mounts_;
 };

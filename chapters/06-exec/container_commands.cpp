@@ -32,9 +32,10 @@
 #include "error.hpp"
 #include "exec.hpp"
 #include "guard.hpp"
+#include "inspect.hpp"
+#include "lifecycle.hpp"
 #include "ns_inspector.hpp"
 #include "state.hpp"
-#include "template.hpp"
 #include "trace.hpp"
 
 namespace minidocker {
@@ -211,6 +212,9 @@ void thaw(const std::string& id) {
     }
 }
 
+// Is the process `pid` that started at `start` still there (not a zombie)?
+bool still_there(pid_t pid, unsigned long long start) { return pid > 0 && process_start_time(pid) == start; }
+
 //! [ch06-rm]
 void remove_container(const Store& store, const std::string& id, bool force) {
     ContainerView v = load_container(store, id);
@@ -222,7 +226,7 @@ void remove_container(const Store& store, const std::string& id, bool force) {
             throw UsageError(fmt::format("cannot remove container {}: it is starting; use rm -f", v.config.name));
         }
         ::kill(v.monitor.monitor_pid, SIGKILL);
-        for (int i = 0; i < 500 && process_start_time(v.monitor.monitor_pid) == v.monitor.monitor_start; ++i) {
+        for (int i = 0; i < 500 && still_there(v.monitor.monitor_pid, v.monitor.monitor_start); ++i) {
             std::this_thread::sleep_for(10ms);
         }
         v = load_container(store, id);
@@ -241,12 +245,14 @@ void remove_container(const Store& store, const std::string& id, bool force) {
             killed = true;
         }
     }
-    // Let a live monitor finish its part (state, cgroups, --rm) first.
-    for (int i = 0; i < 1000 && load_container(store, id).monitor_alive; ++i) {
+    // Let a live monitor finish its part (state, cgroups, --rm) first. Ask
+    // the process, not monitor.json: with --rm the monitor deletes that file
+    // on its way out, while it is still removing the rest of the folder.
+    for (int i = 0; i < 1000 && still_there(v.monitor.monitor_pid, v.monitor.monitor_start); ++i) {
         std::this_thread::sleep_for(10ms);
-        if (!std::filesystem::exists(store.container_dir(id))) {
-            return;  // --rm: the monitor removed it
-        }
+    }
+    if (!std::filesystem::exists(store.container_dir(id))) {
+        return;  // --rm: the monitor removed it
     }
     remove_cgroups(v);
     Fd lock = store.lock();
@@ -284,106 +290,10 @@ pid_t resolve_pid(const Store& store, const std::string& what) {
     return v.state.pid;
 }
 
-}  // namespace
-
-nlohmann::json inspect_json(const ContainerView& v) {
-    const ContainerConfig& c = v.config;
-    nlohmann::json mounts = nlohmann::json::array();
-    try {
-        mounts = read_json(v.dir + "/mounts.json");
-    } catch (const std::exception&) {
-        // no volumes (or a chapter before 05)
-    }
-    nlohmann::json binds = nlohmann::json::array();
-    for (nlohmann::json& m : mounts) {
-        m["Mode"] = m.value("RW", true) ? "" : "ro";
-        m["Propagation"] = "rprivate";
-        // What -v said: a host path or a volume's name (an anonymous
-        // volume's name is 64 hex digits, and Docker lists it elsewhere).
-        std::string type = m.value("Type", "");
-        std::string name = m.value("Name", "");
-        std::string source = type == "bind" ? m.value("Source", "") : name;
-        if (type == "bind" || (type == "volume" && name.size() != 64)) {
-            binds.push_back(source + ":" + m.value("Destination", "") + (m.value("RW", true) ? "" : ":ro"));
-        }
-    }
-    std::vector<std::string> lowers = {v.dir + "/init"};
-    for (auto layer = c.layers.rbegin(); layer != c.layers.rend(); ++layer) {
-        lowers.push_back(std::filesystem::path(v.dir).parent_path().parent_path() / "layers" / *layer);
-    }
-    nlohmann::json j = {
-        {"Id", c.id},
-        {"Created", c.created},
-        {"Path", c.command.empty() ? "" : c.command[0]},
-        {"Args", c.command.empty() ? std::vector<std::string>{}
-                                   : std::vector<std::string>(c.command.begin() + 1, c.command.end())},
-        {"State",
-         {{"Status", v.running ? "running" : v.state.status},
-          {"Running", v.running},
-          {"Paused", false},
-          {"Restarting", false},
-          {"OOMKilled", v.state.oom_killed},
-          {"Dead", false},
-          {"Pid", v.running ? v.state.pid : 0},
-          {"ExitCode", v.state.exit_code},
-          {"Error",
-           v.state.status == "exited" && v.state.exit_code == 255 && !v.monitor_alive && v.state.finished_at.empty()
-               ? "its monitor was killed: the exit code is lost"
-               : ""},
-          {"StartedAt", v.state.started_at},
-          {"FinishedAt", v.state.finished_at},
-          {"MonitorPid", v.monitor_alive ? v.monitor.monitor_pid : 0}}},
-        {"Image", "sha256:" + c.image_id},
-        {"ResolvConfPath", v.dir + "/init/etc/resolv.conf"},
-        {"HostnamePath", v.dir + "/init/etc/hostname"},
-        {"HostsPath", v.dir + "/init/etc/hosts"},
-        {"LogPath", v.dir + "/log"},
-        {"Name", "/" + c.name},
-        {"RestartCount", 0},
-        {"Driver", "overlay"},
-        {"HostConfig",
-         {{"AutoRemove", c.auto_remove},
-          {"Binds", binds},
-          {"Memory", v.monitor.memory},
-          {"PidsLimit", v.monitor.pids_limit}}},
-        {"GraphDriver",
-         {{"Name", "overlay"},
-          {"Data",
-           {{"LowerDir", fmt::format("{}", fmt::join(lowers, ":"))},
-            {"UpperDir", v.dir + "/upper"},
-            {"WorkDir", v.dir + "/work"},
-            // The overlay is mounted in the container's mount namespace
-            // only; from the host, its root is /proc/PID/root.
-            {"MergedDir", v.running ? fmt::format("/proc/{}/root", v.state.pid) : v.dir + "/merged"}}}}},
-        {"Mounts", mounts},
-        {"Config",
-         {{"Hostname", c.hostname},
-          {"Env", c.env},
-          {"Cmd", c.command},
-          {"Image", c.image},
-          {"WorkingDir", c.working_dir},
-          {"Tty", v.monitor.tty},
-          {"OpenStdin", v.monitor.open_stdin},
-          {"AttachStdin", !v.monitor.detached && v.monitor.open_stdin},
-          {"AttachStdout", !v.monitor.detached},
-          {"AttachStderr", !v.monitor.detached}}},
-    };
-    // A later chapter's fields (chapter 08: HostConfig.NetworkMode), merged
-    // in the way `docker inspect` shows them: the same objects, more keys.
-    try {
-        j.merge_patch(read_json(v.dir + "/inspect.json"));
-    } catch (const std::exception&) {
-        // none (a chapter before 08, or a container made by one)
-    }
-    return j;
-}
-
-void Exec::add_commands(Runtime& rt) {
-    rt_ = &rt;
-
+void add_exec_command(Runtime& rt) {
     auto request = std::make_shared<ExecRequest>();
-    auto exec_name = std::make_shared<std::string>();
-    CLI::App* exec = rt.add_command("exec", "Run a command in a running container", [&rt, request, exec_name] {
+    auto name = std::make_shared<std::string>();
+    CLI::App* exec = rt.add_command("exec", "Run a command in a running container", [&rt, request, name] {
         // Until its execve the command is this very program, inside the
         // container: run it from a view of our binary nothing can write to.
         {
@@ -391,9 +301,9 @@ void Exec::add_commands(Runtime& rt) {
             run_from_read_only_binary();
         }
         Store store{rt.root_dir()};
-        ContainerView v = load_container(store, store.container_id(*exec_name));
+        ContainerView v = load_container(store, store.container_id(*name));
         if (!v.running) {
-            throw UsageError(fmt::format("container {} is not running", *exec_name));
+            throw UsageError(fmt::format("container {} is not running", *name));
         }
         try {
             return exec_in_container(v, *request);
@@ -407,149 +317,144 @@ void Exec::add_commands(Runtime& rt) {
     exec->add_flag("-t,--tty", request->tty, "Give the command a terminal of its own");
     exec->add_option("-e,--env", request->env, "Set an environment variable K=V");
     exec->add_option("-w,--workdir", request->working_dir, "Working directory inside the container");
-    exec->add_option("container", *exec_name, "Name or id")->required();
+    exec->add_option("container", *name, "Name or id")->required();
     exec->add_option("command", request->command, "The command and its arguments")->required();
+}
 
-    struct PsOptions {
-        bool all = false, quiet = false, no_trunc = false;
-    };
-    auto ps_opts = std::make_shared<PsOptions>();
-    CLI::App* ps = rt.add_command("ps", "List containers", [&rt, ps_opts] {
-        Store store{rt.root_dir()};
-        std::vector<ContainerView> views;
-        for (const ContainerConfig& c : store.containers()) {
-            try {
-                views.push_back(load_container(store, c.id));
-            } catch (const std::exception&) {
-                // removed while we looked
-            }
+struct PsOptions {
+    bool all = false, quiet = false, no_trunc = false;
+};
+
+void print_ps(const Store& store, const PsOptions& opts) {
+    std::vector<ContainerView> views;
+    for (const ContainerConfig& c : store.containers()) {
+        try {
+            views.push_back(load_container(store, c.id));
+        } catch (const std::exception&) {
+            // removed while we looked
         }
-        std::sort(views.begin(), views.end(),
-                  [](const ContainerView& a, const ContainerView& b) { return a.config.created > b.config.created; });
-        if (!ps_opts->quiet) {
-            fmt::print("{:<14} {:<15} {:<24} {:<16} {:<28} {}\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
-                       "STATUS", "NAMES");
+    }
+    std::sort(views.begin(), views.end(),
+              [](const ContainerView& a, const ContainerView& b) { return a.config.created > b.config.created; });
+    if (!opts.quiet) {
+        fmt::print("{:<14} {:<15} {:<24} {:<16} {:<28} {}\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS",
+                   "NAMES");
+    }
+    for (const ContainerView& v : views) {
+        if (!v.running && !opts.all) {
+            continue;
         }
-        for (const ContainerView& v : views) {
-            if (!v.running && !ps_opts->all) {
-                continue;
-            }
-            std::string id = ps_opts->no_trunc ? v.config.id : v.config.id.substr(0, 12);
-            if (ps_opts->quiet) {
-                fmt::print("{}\n", id);
-                continue;
-            }
-            std::string command = fmt::format("{}", fmt::join(v.config.command, " "));
-            command = "\"" + (ps_opts->no_trunc ? command : truncate(command, 20)) + "\"";
-            std::string created = human_duration(seconds_since(v.config.created)) + " ago";
-            fmt::print("{:<14} {:<15} {:<24} {:<16} {:<28} {}\n", id, v.config.image, command, created, status_text(v),
-                       v.config.name);
+        std::string id = opts.no_trunc ? v.config.id : v.config.id.substr(0, 12);
+        if (opts.quiet) {
+            fmt::print("{}\n", id);
+            continue;
         }
+        std::string command = fmt::format("{}", fmt::join(v.config.command, " "));
+        command = "\"" + (opts.no_trunc ? command : truncate(command, 20)) + "\"";
+        std::string created = human_duration(seconds_since(v.config.created)) + " ago";
+        fmt::print("{:<14} {:<15} {:<24} {:<16} {:<28} {}\n", id, v.config.image, command, created, status_text(v),
+                   v.config.name);
+    }
+}
+
+void add_ps_command(Runtime& rt) {
+    auto opts = std::make_shared<PsOptions>();
+    CLI::App* ps = rt.add_command("ps", "List containers", [&rt, opts] {
+        print_ps(Store{rt.root_dir()}, *opts);
         return 0;
     });
-    ps->add_flag("-a,--all", ps_opts->all, "Also the containers that are not running");
-    ps->add_flag("-q,--quiet", ps_opts->quiet, "Only the ids");
-    ps->add_flag("--no-trunc", ps_opts->no_trunc, "Whole ids and commands");
+    ps->add_flag("-a,--all", opts->all, "Also the containers that are not running");
+    ps->add_flag("-q,--quiet", opts->quiet, "Only the ids");
+    ps->add_flag("--no-trunc", opts->no_trunc, "Whole ids and commands");
+}
 
-    auto format = std::make_shared<std::string>();
-    auto inspect_names = std::make_shared<std::vector<std::string>>();
-    CLI::App* inspect = rt.add_command("inspect", "Everything about containers, as JSON", [&rt, format, inspect_names] {
-        Store store{rt.root_dir()};
-        nlohmann::json all = nlohmann::json::array();
-        std::vector<std::string> lines;
-        for (const std::string& name : *inspect_names) {
-            nlohmann::json j = inspect_json(load_container(store, store.container_id(name)));
-            if (format->empty()) {
-                all.push_back(j);
-            } else {
-                lines.push_back(render_template(*format, j));  // all or nothing: errors before any output
-            }
+// What the container wrote, from its log; with `follow`, until it exits.
+void print_logs(const Store& store, const std::string& id, bool follow) {
+    std::string path = store.container_dir(id) + "/log";
+    std::string data;
+    size_t offset = 0;
+    for (;;) {
+        // Running now? Ask before reading: what it wrote before it
+        // exited is then surely in the file we read next.
+        bool running = follow && load_container(store, id).running;
+        try {
+            data = read_text_file(path);
+        } catch (const std::system_error&) {
+            // no log: it was not started with -d
         }
-        if (format->empty()) {
-            fmt::print("{}\n", all.dump(4));
+        for (const LogRecord& r : parse_log(data, offset)) {
+            std::FILE* to = r.stream == "stderr" ? stderr : stdout;
+            std::fwrite(r.text.data(), 1, r.text.size(), to);
+            std::fflush(to);
         }
-        for (const std::string& line : lines) {
-            fmt::print("{}\n", line);
+        if (!running) {
+            return;
         }
-        return 0;
-    });
-    inspect->add_option("-f,--format", *format, "A Go template, e.g. '{{.State.Pid}}'");
-    inspect->add_option("container", *inspect_names, "Name or id")->required();
+        std::this_thread::sleep_for(50ms);
+    }
+}
 
+void add_logs_command(Runtime& rt) {
     struct LogsOptions {
         bool follow = false;
         std::string name;
     };
-    auto logs_opts = std::make_shared<LogsOptions>();
-    CLI::App* logs = rt.add_command("logs", "What a container wrote to stdout and stderr", [&rt, logs_opts] {
+    auto opts = std::make_shared<LogsOptions>();
+    CLI::App* logs = rt.add_command("logs", "What a container wrote to stdout and stderr", [&rt, opts] {
         Store store{rt.root_dir()};
-        std::string id = store.container_id(logs_opts->name);
-        std::string path = store.container_dir(id) + "/log";
-        std::string data;
-        size_t offset = 0;
-        for (;;) {
-            // Running now? Ask before reading: what it wrote before it
-            // exited is then surely in the file we read next.
-            bool running = logs_opts->follow && load_container(store, id).running;
-            try {
-                data = read_text_file(path);
-            } catch (const std::system_error&) {
-                // no log: it was not started with -d
-            }
-            for (const LogRecord& r : parse_log(data, offset)) {
-                std::FILE* to = r.stream == "stderr" ? stderr : stdout;
-                std::fwrite(r.text.data(), 1, r.text.size(), to);
-                std::fflush(to);
-            }
-            if (!running) {
-                return 0;
-            }
-            std::this_thread::sleep_for(50ms);
-        }
+        print_logs(store, store.container_id(opts->name), opts->follow);
+        return 0;
     });
-    logs->add_flag("-f,--follow", logs_opts->follow, "Keep printing until the container exits");
-    logs->add_option("container", logs_opts->name, "Name or id")->required();
+    logs->add_flag("-f,--follow", opts->follow, "Keep printing until the container exits");
+    logs->add_option("container", opts->name, "Name or id")->required();
+}
 
+void stop_container(const Store& store, const std::string& id, int timeout) {
+    ContainerView v = load_container(store, id);
+    //! [ch06-stop]
+    if (Fd pidfd = open_init(v)) {
+        send_signal(pidfd, v.state.pid, SIGTERM);
+        // PID 1 ignores signals it has no handler for: then only
+        // SIGKILL (which no process can ignore) ends it.
+        if (!wait_gone(pidfd, std::chrono::seconds(timeout))) {
+            send_signal(pidfd, v.state.pid, SIGKILL);
+            wait_gone(pidfd, -1ms);
+        }
+        wait_recorded(store, id);
+    }
+    //! [ch06-stop]
+}
+
+void add_stop_command(Runtime& rt) {
     struct StopOptions {
         int timeout = 10;
         std::vector<std::string> names;
     };
-    auto stop_opts = std::make_shared<StopOptions>();
-    CLI::App* stop = rt.add_command("stop", "SIGTERM, then SIGKILL after a grace period", [&rt, stop_opts] {
+    auto opts = std::make_shared<StopOptions>();
+    CLI::App* stop = rt.add_command("stop", "SIGTERM, then SIGKILL after a grace period", [&rt, opts] {
         Store store{rt.root_dir()};
         trace::Owner owner("06 exec");
-        for (const std::string& name : stop_opts->names) {
-            std::string id = store.container_id(name);
-            ContainerView v = load_container(store, id);
-            //! [ch06-stop]
-            if (Fd pidfd = open_init(v)) {
-                send_signal(pidfd, v.state.pid, SIGTERM);
-                // PID 1 ignores signals it has no handler for: then only
-                // SIGKILL (which no process can ignore) ends it.
-                if (!wait_gone(pidfd, std::chrono::seconds(stop_opts->timeout))) {
-                    send_signal(pidfd, v.state.pid, SIGKILL);
-                    wait_gone(pidfd, -1ms);
-                }
-                wait_recorded(store, id);
-            }
-            //! [ch06-stop]
+        for (const std::string& name : opts->names) {
+            stop_container(store, store.container_id(name), opts->timeout);
             fmt::print("{}\n", name);
         }
         return 0;
     });
-    stop->add_option("-t,--time", stop_opts->timeout, "Seconds to wait before SIGKILL")->capture_default_str();
-    stop->add_option("container", stop_opts->names, "Name or id")->required();
+    stop->add_option("-t,--time", opts->timeout, "Seconds to wait before SIGKILL")->capture_default_str();
+    stop->add_option("container", opts->names, "Name or id")->required();
+}
 
+void add_kill_command(Runtime& rt) {
     struct KillOptions {
         std::string signal = "KILL";
         std::vector<std::string> names;
     };
-    auto kill_opts = std::make_shared<KillOptions>();
-    CLI::App* kill = rt.add_command("kill", "Send a signal to a container's PID 1", [&rt, kill_opts] {
-        int sig = parse_signal(kill_opts->signal);
+    auto opts = std::make_shared<KillOptions>();
+    CLI::App* kill = rt.add_command("kill", "Send a signal to a container's PID 1", [&rt, opts] {
+        int sig = parse_signal(opts->signal);
         Store store{rt.root_dir()};
         trace::Owner owner("06 exec");
-        for (const std::string& name : kill_opts->names) {
+        for (const std::string& name : opts->names) {
             ContainerView v = load_container(store, store.container_id(name));
             Fd pidfd = open_init(v);
             if (!pidfd) {
@@ -560,13 +465,15 @@ void Exec::add_commands(Runtime& rt) {
         }
         return 0;
     });
-    kill->add_option("-s,--signal", kill_opts->signal, "KILL, TERM, SIGHUP, 9...")->capture_default_str();
-    kill->add_option("container", kill_opts->names, "Name or id")->required();
+    kill->add_option("-s,--signal", opts->signal, "KILL, TERM, SIGHUP, 9...")->capture_default_str();
+    kill->add_option("container", opts->names, "Name or id")->required();
+}
 
-    auto wait_names = std::make_shared<std::vector<std::string>>();
-    CLI::App* wait = rt.add_command("wait", "Wait for containers to exit; print their exit codes", [&rt, wait_names] {
+void add_wait_command(Runtime& rt) {
+    auto names = std::make_shared<std::vector<std::string>>();
+    CLI::App* wait = rt.add_command("wait", "Wait for containers to exit; print their exit codes", [&rt, names] {
         Store store{rt.root_dir()};
-        for (const std::string& name : *wait_names) {
+        for (const std::string& name : *names) {
             std::optional<ContainerView> v = wait_exit(store, store.container_id(name));
             if (!v) {
                 throw UsageError(
@@ -577,46 +484,64 @@ void Exec::add_commands(Runtime& rt) {
         }
         return 0;
     });
-    wait->add_option("container", *wait_names, "Name or id")->required();
+    wait->add_option("container", *names, "Name or id")->required();
+}
 
-    // `rm` of chapter 04 refuses running containers; ours can kill them first
-    // and cleans up after a monitor that was killed.
+// `rm` of chapter 04 refuses running containers; ours can kill them first
+// and cleans up after a monitor that was killed.
+void replace_rm_command(Runtime& rt) {
     rt.app().remove_subcommand(rt.app().get_subcommand("rm"));
     struct RmOptions {
         bool force = false;
         std::vector<std::string> names;
     };
-    auto rm_opts = std::make_shared<RmOptions>();
-    CLI::App* rm = rt.add_command("rm", "Remove containers", [&rt, rm_opts] {
+    auto opts = std::make_shared<RmOptions>();
+    CLI::App* rm = rt.add_command("rm", "Remove containers", [&rt, opts] {
         Store store{rt.root_dir()};
         trace::Owner owner("06 exec");
-        for (const std::string& name : rm_opts->names) {
-            remove_container(store, store.container_id(name), rm_opts->force);
+        for (const std::string& name : opts->names) {
+            remove_container(store, store.container_id(name), opts->force);
             fmt::print("{}\n", name);
         }
         return 0;
     });
-    rm->add_flag("-f,--force", rm_opts->force, "Kill a running container first");
-    rm->add_option("container", rm_opts->names, "Name or id")->required();
+    rm->add_flag("-f,--force", opts->force, "Kill a running container first");
+    rm->add_option("container", opts->names, "Name or id")->required();
+}
 
-    // Chapter 01's `ns` takes pids; this one takes container names too.
+// Chapter 01's `ns` takes pids; this one takes container names too.
+void replace_ns_command(Runtime& rt) {
     rt.app().remove_subcommand(rt.app().get_subcommand("ns"));
     struct NsOptions {
         std::string target, vs;
         bool json = false;
     };
-    auto ns_opts = std::make_shared<NsOptions>();
-    CLI::App* ns = rt.add_command("ns", "Show a process's or a container's namespaces", [&rt, ns_opts] {
+    auto opts = std::make_shared<NsOptions>();
+    CLI::App* ns = rt.add_command("ns", "Show a process's or a container's namespaces", [&rt, opts] {
         Store store{rt.root_dir()};
-        pid_t pid = resolve_pid(store, ns_opts->target);
-        pid_t vs = ns_opts->vs.empty() ? 0 : resolve_pid(store, ns_opts->vs);
+        pid_t pid = resolve_pid(store, opts->target);
+        pid_t vs = opts->vs.empty() ? 0 : resolve_pid(store, opts->vs);
         NsReport report = inspect_namespaces(pid, vs);
-        fmt::print("{}", ns_opts->json ? format_ns_json(report) : format_ns_table(report));
+        fmt::print("{}", opts->json ? format_ns_json(report) : format_ns_table(report));
         return 0;
     });
-    ns->add_option("target", ns_opts->target, "A pid or a container's name or id")->required();
-    ns->add_option("--vs", ns_opts->vs, "Compare with this pid or container (default: the host's PID 1)");
-    ns->add_flag("--json", ns_opts->json, "Print JSON instead of a table");
+    ns->add_option("target", opts->target, "A pid or a container's name or id")->required();
+    ns->add_option("--vs", opts->vs, "Compare with this pid or container (default: the host's PID 1)");
+    ns->add_flag("--json", opts->json, "Print JSON instead of a table");
+}
+
+}  // namespace
+
+void Lifecycle::add_commands(Runtime& rt) {
+    add_exec_command(rt);
+    add_ps_command(rt);
+    add_inspect_command(rt);
+    add_logs_command(rt);
+    add_stop_command(rt);
+    add_kill_command(rt);
+    add_wait_command(rt);
+    replace_rm_command(rt);
+    replace_ns_command(rt);
 }
 
 }  // namespace minidocker

@@ -1,93 +1,28 @@
 /// \file
-/// exec.hpp - chapter 06's feature: containers that outlive `run`, and `exec`.
+/// exec.hpp - chapter 06's idea: entering a container is joining its
+/// namespaces, with setns().
 ///
-/// "Entering" a container is joining its namespaces: open every
-/// /proc/PID/ns/* of its PID 1, setns() into each, fork (a PID namespace
-/// applies to children only), put the child in the container's cgroups, and
-/// execve. Nothing else makes a process "inside". For there to be something to
-/// enter, `run -d` leaves the container running: a small monitor process (the
-/// runtime, forked, like Docker's shim or podman's conmon) stays its parent,
-/// writes its output to a log and its exit into state.json, and removes it
-/// with `--rm`.
+/// Read exec.cpp first. `exec NAME CMD` opens every /proc/PID/ns/* of the
+/// container's PID 1, setns() into each (the mount namespace last), takes its
+/// root, forks (a PID namespace applies to children only), puts the child in
+/// the container's cgroups, and execve()s: nothing else makes a process
+/// "inside". The feature that keeps containers running so that there is one
+/// to enter, and the commands around them, are in lifecycle.hpp.
 ///
-/// \code{.unparsed}
-///   ch06 run -d [-i] [-t] [--name N] IMAGE [CMD...]   prints the id
-///   ch06 run -it IMAGE sh                             a terminal of its own
-///   ch06 exec [-i] [-t] [-e K=V] [-w DIR] NAME CMD...
-///   ch06 ps [-a] [-q] | inspect [-f TEMPLATE] NAME | logs [-f] NAME
-///   ch06 stop [-t S] NAME | kill [-s SIG] NAME | wait NAME | rm [-f] NAME
-///   ch06 ns PID|NAME [--vs PID|NAME]
-/// \endcode
-///
-/// $ROOT/containers/\<id\>/ gains monitor.json (who the monitor is, the
-/// container's cgroups, how it was started) and log (its output).
-///
-/// Moments (see common/runtime.hpp):
-/// \code{.unparsed}
-///   begin              -d: fork the monitor, which does all the rest; the
-///                      command line waits until the container runs, prints
-///                      its id and exits (or exits as the monitor did)
-///   prepare            -d: the log and the pipes for the container's output
-///   join               monitor.json: our pid, the container's cgroups
-///   setup_after_root   (child) stdin/stdout/stderr: a new pty (-t), the log pipes (-d)
-///   started            -d: tell the command line; copy output to the log
-///                      -t: copy between the pty and our terminal
-///   after_exit         stop copying
+/// \code{.cpp}
+///   Store store{rt.root_dir()};
+///   ContainerView view = load_container(store, store.container_id("web"));
+///   int code = exec_in_container(view, {.command = {"ps"}});   // ps, in web
 /// \endcode
 #pragma once
 
-#include <sys/types.h>
-
-#include <nlohmann/json.hpp>
-
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "runtime.hpp"
-#include "store.hpp"
-#include "terminal.hpp"
+#include "container_view.hpp"
 
 namespace minidocker {
-
-/// $ROOT/containers/\<id\>/monitor.json
-struct MonitorInfo {
-    pid_t monitor_pid = 0;                 ///< the process that waits for the container
-    unsigned long long monitor_start = 0;  ///< its start time, to tell it from a reused pid
-    unsigned long long init_start = 0;     ///< the same for the container's PID 1
-    bool detached = false;
-    bool tty = false;
-    bool open_stdin = false;
-    std::vector<std::string> cgroup_dirs;  ///< the container's own cgroups, host paths
-    long long memory = 0;                  ///< its limits as the kernel has them; 0: none
-    long long pids_limit = 0;
-};
-void to_json(nlohmann::json& j, const MonitorInfo& m);
-void from_json(const nlohmann::json& j, MonitorInfo& m);
-
-/// Field 22 of /proc/PID/stat: when the process started, in clock ticks since
-/// boot; nullopt when there is no such process. A pid plus its start time
-/// names one process for good; a pid alone may be reused.
-std::optional<unsigned long long> process_start_time(pid_t pid);
-
-/// The directories of the cgroups that `pid` is in whose name is `id`: the
-/// ones chapter 02 made for the container, as host paths.
-std::vector<std::string> container_cgroup_dirs(pid_t pid, const std::string& id);
-
-/// The first of `files` found in `dirs`, as a number; 0 for "no limit".
-long long cgroup_limit(const std::vector<std::string>& dirs, const std::vector<std::string>& files);
-
-/// Everything known about one container, and whether it still runs.
-struct ContainerView {
-    ContainerConfig config;
-    ContainerState state;
-    MonitorInfo monitor;
-    std::string dir;
-    bool running = false;  ///< its PID 1 is the process that state.json names
-    bool monitor_alive = false;
-};
-ContainerView load_container(const Store& store, const std::string& id);
 
 /// What `exec` runs, and how.
 struct ExecRequest {
@@ -106,42 +41,5 @@ public:
 };
 /// Runs `request` in the running container `view`; returns its exit code.
 int exec_in_container(const ContainerView& view, const ExecRequest& request);
-
-/// `inspect`'s JSON for one container, with Docker's field names.
-nlohmann::json inspect_json(const ContainerView& view);
-
-class Exec : public Feature {
-public:
-    Exec() : Feature("06 exec") {}
-
-    void add_run_options(CLI::App& run) override;
-    void add_commands(Runtime& rt) override;  ///< in container_commands.cpp
-    void begin(Container& c) override;
-    void prepare(Container& c) override;
-    void join(Container& c) override;
-    void setup_after_root(Container& c) override;
-    void started(Container& c) override;
-    void after_exit(Container& c) override;
-    void cleanup(Container& c) noexcept override;
-
-private:
-    void start_monitor(Container& c);
-
-    const Runtime* rt_ = nullptr;
-    bool detach_ = false;       ///< -d
-    bool interactive_ = false;  ///< -i
-    bool tty_ = false;          ///< -t
-
-    std::string dir_;             ///< the container's directory; "" without an image
-    Fd console_[2];               ///< -t: the child sends the pty master over [1], we read [0]
-    Fd pty_master_;               ///< -t, once the command runs
-    Fd child_stdio_[3];           ///< for the container's 0, 1, 2 (-d, or -t)
-    Fd stdin_writer_;             ///< -di: held open so the command's stdin stays open
-    Fd out_reader_, err_reader_;  ///< -d without -t: the container's output
-    Fd log_;                      ///< -d: $dir/log
-    Fd notify_;                   ///< -d, the monitor's end: "started" to the waiting command line
-    std::optional<RawMode> raw_;  ///< -t, attached
-    std::optional<Relay> relay_;
-};
 
 }  // namespace minidocker

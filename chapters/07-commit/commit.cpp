@@ -25,8 +25,8 @@
 #include <optional>
 #include <utility>
 
+#include "container_view.hpp"
 #include "error.hpp"
-#include "exec.hpp"
 #include "fd.hpp"
 #include "freezer.hpp"
 #include "layer.hpp"
@@ -371,18 +371,84 @@ void apply_change(ImageConfig& config, const std::string& change) {
     }
 }
 
-Image commit_container(const Store& store, const CommitRequest& request) {
-    trace::Owner owner("07 commit");
-    // Everything that can be wrong with the request is found before any copy.
-    auto [name, tag] = parse_image_ref(request.ref);
-    std::string id = store.container_id(request.container);
-    ContainerView view = load_container(store, id);
+namespace {
+
+// What the new image runs: the container's command, environment and
+// working directory, with -c's changes.
+ImageConfig commit_config(const ContainerView& view, const CommitRequest& request) {
     ImageConfig config{view.config.command, view.config.env, view.config.working_dir};
     // HOSTNAME named the old container, as its init layer's files did.
     std::erase_if(config.env, [](const std::string& kv) { return kv.rfind("HOSTNAME=", 0) == 0; });
     for (const std::string& change : request.changes) {
         apply_change(config, change);
     }
+    return config;
+}
+
+// Copies `upper` into `temp` as a layer; on a terminal (`progress`), with a
+// progress line.
+CopyStats copy_upper(const std::string& upper, const std::string& init, const std::string& temp, bool progress) {
+    CopyProgress printer = progress ? progress_printer(tree_size(upper)) : nullptr;
+    CopyStats stats = copy_layer(upper, init, temp, printer);
+    if (printer) {
+        fmt::print(stderr, "\rcopying the read-write layer: {} (100%), {} files\n", human_size(stats.bytes),
+                   stats.entries);
+    }
+    trace::step(fmt::format("copied {} to {}: {} entries, {} bytes; {} left out (init layer files, sockets)", upper,
+                            temp, stats.entries, stats.bytes, stats.left_out));
+    return stats;
+}
+
+//! [ch07-store-layer]
+// The copy `temp` becomes the layer `layer` (its content's digest), in one
+// rename under the store's lock; the same content committed before is
+// shared instead. Returns the lock: held until an image names the layer, so
+// that no `rmi` takes it for a layer nothing uses.
+Fd store_layer(const Store& store, const std::string& temp, const std::string& layer) {
+    Fd lock = store.lock();
+    if (::access(store.layer_dir(layer).c_str(), F_OK) == 0) {
+        remove_tree(temp);  // the same content is a layer already: share it
+    } else {
+        check(::rename(temp.c_str(), store.layer_dir(layer).c_str()),
+              fmt::format("rename(\"{}\", \"{}\")", temp, store.layer_dir(layer)));
+    }
+    store.short_link(layer);
+    return lock;
+}
+//! [ch07-store-layer]
+
+// The new image, before its layers: named, configured, with the history
+// and size of the image it was made from.
+Image image_on(const std::optional<Image>& base, const std::string& name, const std::string& tag,
+               const ImageConfig& config, const std::string& message) {
+    Image image;
+    image.name = name;
+    image.tag = tag;
+    image.config = config;
+    image.created = now_rfc3339();
+    image.comment = message;
+    image.history = base ? base->history : std::vector<HistoryEntry>{};
+    image.size = base ? base->size : 0;
+    return image;
+}
+
+// The layer's files were written without an fsync each; one syncfs()
+// makes them durable before the image file that names them is.
+void save_durably(const Store& store, Image& image) {
+    Fd root = open_fd(store.root(), O_RDONLY | O_DIRECTORY);
+    check(::syncfs(root.get()), fmt::format("syncfs(\"{}\")", store.root()));
+    store.save_image(image);
+}
+
+}  // namespace
+
+Image commit_container(const Store& store, const CommitRequest& request) {
+    trace::Owner owner("07 commit");
+    // Everything that can be wrong with the request is found before any copy.
+    auto [name, tag] = parse_image_ref(request.ref);
+    std::string id = store.container_id(request.container);
+    ContainerView view = load_container(store, id);
+    ImageConfig config = commit_config(view, request);
     std::optional<Image> base = store.find_image(view.config.image_id);
 
     // 1. Hold it still, and 2. copy its read-write layer.
@@ -409,14 +475,7 @@ Image commit_container(const Store& store, const CommitRequest& request) {
         if (frozen || !view.running) {
             digest = std::async(std::launch::async, upper_layer_digest, upper, init);
         }
-        CopyProgress progress = request.progress ? progress_printer(tree_size(upper)) : nullptr;
-        stats = copy_layer(upper, init, temp, progress);
-        if (progress) {
-            fmt::print(stderr, "\rcopying the read-write layer: {} (100%), {} files\n", human_size(stats.bytes),
-                       stats.entries);
-        }
-        trace::step(fmt::format("copied {} to {}: {} entries, {} bytes; {} left out (init layer files, sockets)", upper,
-                                temp, stats.entries, stats.bytes, stats.left_out));
+        stats = copy_upper(upper, init, temp, request.progress);
         if (digest.valid()) {
             layer = digest.get();
             trace::step(fmt::format("sha256 of {} as a layer (init layer files left out), taken during the copy: {}",
@@ -435,23 +494,8 @@ Image commit_container(const Store& store, const CommitRequest& request) {
     // 3. The layer gets its name from its content, and the image is the
     // old image's layers plus this one.
     //! [ch07-stack]
-    Fd lock = store.lock();
-    if (::access(store.layer_dir(layer).c_str(), F_OK) == 0) {
-        remove_tree(temp);  // the same content is a layer already: share it
-    } else {
-        check(::rename(temp.c_str(), store.layer_dir(layer).c_str()),
-              fmt::format("rename(\"{}\", \"{}\")", temp, store.layer_dir(layer)));
-    }
-    store.short_link(layer);
-
-    Image image;
-    image.name = name;
-    image.tag = tag;
-    image.config = config;
-    image.created = now_rfc3339();
-    image.comment = request.message;
-    image.history = base ? base->history : std::vector<HistoryEntry>{};
-    image.size = base ? base->size : 0;
+    Fd lock = store_layer(store, temp, layer);
+    Image image = image_on(base, name, tag, config, request.message);
     // The old image's layers, bottom first: the same directories, shared
     // by every image and container that stacks them. Then the new one on
     // top, unless it is in the stack already (nothing changed, twice):
@@ -471,11 +515,7 @@ Image commit_container(const Store& store, const CommitRequest& request) {
     image.history.push_back({image.created, shell_words(view.config.command), request.message, !new_layer});
     //! [ch07-stack]
 
-    // The layer's files were written without an fsync each; one syncfs()
-    // makes them durable before the image file that names them is.
-    Fd root = open_fd(store.root(), O_RDONLY | O_DIRECTORY);
-    check(::syncfs(root.get()), fmt::format("syncfs(\"{}\")", store.root()));
-    store.save_image(image);
+    save_durably(store, image);
     return image;
 }
 

@@ -67,6 +67,9 @@ struct CommitRequest {
 /// Makes the image: freeze, copy upper/ into a new layer, thaw, name it.
 Image commit_container(const Store& store, const CommitRequest& request);
 
+/// Chapter 07's feature: owns `commit`, `history`, `save` and `load`. It
+/// acts at no moment of `run`: it works on containers and images that
+/// exist, through the Store.
 class Commit : public Feature {
 public:
     Commit() : Feature("07 commit") {}

@@ -74,9 +74,7 @@ std::vector<HistoryRow> history_rows(const Store& store, const Image& image) {
     return {rows.rbegin(), rows.rend()};
 }
 
-}  // namespace
-
-void Commit::add_commands(Runtime& rt) {
+void add_commit_command(Runtime& rt) {
     auto request = std::make_shared<CommitRequest>();
     CLI::App* commit = rt.add_command("commit", "Make an image of a container's changes", [&rt, request] {
         Store store{rt.root_dir()};
@@ -90,7 +88,9 @@ void Commit::add_commands(Runtime& rt) {
     commit->add_option("-m,--message", request->message, "Commit message");
     commit->add_option("-c,--change", request->changes, "Change the config: CMD, ENV or WORKDIR, as in a Dockerfile");
     commit->add_flag("-p,--pause", request->pause, "Freeze the container while committing (default true)");
+}
 
+void add_history_command(Runtime& rt) {
     struct HistoryArgs {
         std::string ref;
         bool no_trunc = false;
@@ -121,7 +121,9 @@ void Commit::add_commands(Runtime& rt) {
     history->add_option("image", history_args->ref, "IMAGE[:TAG] or image id")->required();
     history->add_flag("--no-trunc", history_args->no_trunc, "Do not shorten CREATED BY");
     history->add_flag("-q,--quiet", history_args->quiet, "Only the image ids");
+}
 
+void add_save_command(Runtime& rt) {
     struct SaveArgs {
         std::vector<std::string> refs;
         std::string output;
@@ -142,7 +144,9 @@ void Commit::add_commands(Runtime& rt) {
     });
     save->add_option("image", save_args->refs, "IMAGE[:TAG] or image id")->required();
     save->add_option("-o,--output", save_args->output, "Write to this file, not to standard output");
+}
 
+void add_load_command(Runtime& rt) {
     auto input = std::make_shared<std::string>();
     CLI::App* load = rt.add_command("load", "Read images from an OCI image layout tar", [&rt, input] {
         if (input->empty() && ::isatty(STDIN_FILENO) == 1) {
@@ -157,6 +161,15 @@ void Commit::add_commands(Runtime& rt) {
         return 0;
     });
     load->add_option("-i,--input", *input, "Read from this file (plain or compressed), not from standard input");
+}
+
+}  // namespace
+
+void Commit::add_commands(Runtime& rt) {
+    add_commit_command(rt);
+    add_history_command(rt);
+    add_save_command(rt);
+    add_load_command(rt);
 }
 
 }  // namespace minidocker

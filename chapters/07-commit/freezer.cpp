@@ -19,8 +19,8 @@
 #include <thread>
 
 #include "cgroup_driver.hpp"
+#include "container_view.hpp"
 #include "error.hpp"
-#include "exec.hpp"
 #include "state.hpp"
 #include "trace.hpp"
 

@@ -1,7 +1,7 @@
 // ch08 - chapter 08: networking modes, --net none|host|container:NAME.
 #include "cgroups.hpp"
 #include "commit.hpp"
-#include "exec.hpp"
+#include "lifecycle.hpp"
 #include "namespaces.hpp"
 #include "net.hpp"
 #include "overlay.hpp"
@@ -13,9 +13,9 @@ int main(int argc, char** argv) {
     rt.add<minidocker::Namespaces>();  // 01
     rt.add<minidocker::Cgroups>();     // 02
     rt.add<minidocker::RootFs>();      // 03
-    rt.add<minidocker::Overlay>();     // 04
+    rt.add<minidocker::Images>();      // 04
     rt.add<minidocker::Volumes>();     // 05
-    rt.add<minidocker::Exec>();        // 06
+    rt.add<minidocker::Lifecycle>();   // 06
     rt.add<minidocker::Commit>();      // 07
     rt.add<minidocker::Network>();     // 08
     return rt.main(argc, argv);

@@ -11,8 +11,8 @@
 
 #include <climits>
 
+#include "container_view.hpp"
 #include "error.hpp"
-#include "exec.hpp"
 #include "state.hpp"
 #include "store.hpp"
 #include "trace.hpp"
@@ -96,8 +96,6 @@ void Network::add_run_options(CLI::App& run) {
                                  "Network: none (the default: its own namespace, only lo), host, container:NAME");
 }
 
-void Network::add_commands(Runtime& rt) { rt_ = &rt; }
-
 void Network::begin(Container& c) {
     mode_ = parse_network_mode(net_option_->count() > 0 ? net_arg_ : "none");
     // Docker's hostname follows the network: the host's name on the host's
@@ -110,7 +108,7 @@ void Network::begin(Container& c) {
         c.hostname = host_hostname();
         //} TODO(08.3)
     } else if (mode_.kind == NetworkMode::Kind::container) {
-        Store store{rt_->root_dir()};
+        Store store{c.store_root};
         std::string id;
         try {
             id = store.container_id(mode_.container);
@@ -177,12 +175,15 @@ void Network::prepare(Container& c) {
     }
     //! [ch08-prepare]
 
-    // With an image, the init layer (chapter 04) says who the network is.
-    std::string dir = Store{rt_->root_dir()}.container_dir(c.id);
-    if (c.rootfs != dir + "/merged") {
-        return;  // the forms without an image use the host's files
+    // With an image, the init layer (chapter 04) says who the network is;
+    // the forms without an image use the host's files.
+    if (!c.dir.empty()) {
+        rewrite_init_layer(c.dir + "/init");
     }
-    std::string init = dir + "/init";
+}
+
+// The init layer's /etc/hosts and resolv.conf: the host's, or NAME's.
+void Network::rewrite_init_layer(const std::string& init) {
     if (mode_.kind == NetworkMode::Kind::host) {
         // The host's names and name servers, as they are: 127.0.0.53 is
         // reachable on the host's network.
@@ -204,8 +205,7 @@ void Network::prepare(Container& c) {
 
 void Network::join(Container& c) {
     other_net_ = Fd{};  // the child has its own copy; the runtime needs none
-    std::string dir = Store{rt_->root_dir()}.container_dir(c.id);
-    if (::access(dir.c_str(), F_OK) != 0) {
+    if (c.dir.empty()) {
         return;  // no image, no container directory: nothing to inspect
     }
     // Chapter 06's inspect merges this over its JSON.
@@ -215,7 +215,8 @@ void Network::join(Container& c) {
     };
     // Durable::no: like state.json, it describes a running container, which
     // a power cut ends anyway; an fsync here cost a millisecond per start.
-    write_json_atomic(dir + "/inspect.json", extra, Durable::no);
+    write_json_atomic(c.dir + "/inspect.json", extra, Durable::no);
+    wrote_inspect_ = true;
 }
 
 void Network::after_exit(Container& c) {
@@ -223,10 +224,8 @@ void Network::after_exit(Container& c) {
     // another's): its old path would name whatever gets that pid next.
     // With --rm the whole record goes in a moment: nothing to correct (and
     // on ext4 a rename over a file costs a block written and freed).
-    Store store{rt_->root_dir()};
-    std::string path = store.container_dir(c.id) + "/inspect.json";
-    if (::access(path.c_str(), F_OK) == 0 && !store.container_config(c.id).auto_remove) {
-        write_json_atomic(path,
+    if (wrote_inspect_ && !c.auto_remove) {
+        write_json_atomic(c.dir + "/inspect.json",
                           {{"HostConfig", {{"NetworkMode", mode_.text()}}}, {"NetworkSettings", {{"SandboxKey", ""}}}},
                           Durable::no);
     }

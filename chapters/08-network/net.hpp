@@ -55,12 +55,17 @@ NetworkMode parse_network_mode(const std::string& arg);
 /// The host's name, as gethostname(2) says it.
 std::string host_hostname();
 
+/// Chapter 08's feature: owns `--net`. At begin it sets the hostname the
+/// mode implies (and, for container:NAME, finds NAME running); at prepare it
+/// takes CLONE_NEWNET out for host and container:NAME and rewrites the init
+/// layer's /etc/hosts and resolv.conf; at join and after_exit it writes
+/// inspect.json; in the child, at setup_before_root, it joins NAME's network
+/// namespace.
 class Network : public Feature {
 public:
     Network() : Feature("08 network") {}
 
     void add_run_options(CLI::App& run) override;
-    void add_commands(Runtime& rt) override;
     void begin(Container& c) override;
     void prepare(Container& c) override;
     void join(Container& c) override;
@@ -68,7 +73,8 @@ public:
     void after_exit(Container& c) override;
 
 private:
-    const Runtime* rt_ = nullptr;
+    void rewrite_init_layer(const std::string& init);
+
     CLI::Option* net_option_ = nullptr;
     std::string net_arg_;  ///< `--net` as given (none when not given)
     NetworkMode mode_;
@@ -77,6 +83,7 @@ private:
     std::string other_dir_;               ///< ... its directory in the store
     std::string other_hostname_;          ///< ... its hostname
     Fd other_net_;                        ///< ... and its /proc/PID/ns/net, opened before the clone
+    bool wrote_inspect_ = false;          ///< join() wrote inspect.json
 };
 
 }  // namespace minidocker

@@ -1,4 +1,4 @@
-// Unit tests for chapter 06: render_template(), the Go text/template subset
+// Unit tests for common/template.hpp: render_template(), the Go text/template subset
 // behind `inspect -f`. The data is the kind of JSON inspect prints; the
 // expected output is what Docker (Go) prints for the same template. No root,
 // no files.
@@ -59,9 +59,9 @@ std::string error_of(const std::string& text, const json& data = container()) {
 
 // ---- fields ----
 
-TEST(Ch06Template, PidAsTheSeedAsksForIt) { EXPECT_EQ(render("{{.State.Pid}}"), "4242"); }
+TEST(Template, PidAsTheSeedAsksForIt) { EXPECT_EQ(render("{{.State.Pid}}"), "4242"); }
 
-TEST(Ch06Template, FieldPaths) {
+TEST(Template, FieldPaths) {
     EXPECT_EQ(render("{{.Name}}"), "web");
     EXPECT_EQ(render("{{.State.Status}}"), "running");
     EXPECT_EQ(render("{{.Config.Hostname}}"), "web");
@@ -69,32 +69,32 @@ TEST(Ch06Template, FieldPaths) {
     EXPECT_EQ(render("{{.A.B.C.D}}", deep), "deep");
 }
 
-TEST(Ch06Template, SpacesAndNewlinesInsideActions) {
+TEST(Template, SpacesAndNewlinesInsideActions) {
     EXPECT_EQ(render("{{ .State.Pid }}"), "4242");
     EXPECT_EQ(render("{{\t.State.Pid\n}}"), "4242");
     EXPECT_EQ(render("{{   json   .Config.Cmd   }}"), R"(["sh","-c","sleep 1"])");
 }
 
-TEST(Ch06Template, FieldNamesAreCaseSensitive) {
+TEST(Template, FieldNamesAreCaseSensitive) {
     EXPECT_TRUE(contains(error_of("{{.state.pid}}"), "no field \"state\" in ."));
     EXPECT_TRUE(contains(error_of("{{.State.PID}}"), "no field \"PID\" in .State"));
 }
 
-TEST(Ch06Template, DotIsTheWholeData) {
+TEST(Template, DotIsTheWholeData) {
     EXPECT_EQ(render("{{.}}", json("just a string")), "just a string");
     EXPECT_EQ(render("{{.}}", json(7)), "7");
 }
 
 // ---- json ----
 
-TEST(Ch06Template, JsonOfAnObjectIsCompact) {
+TEST(Template, JsonOfAnObjectIsCompact) {
     json data = container();
     EXPECT_EQ(render("{{json .State}}"), data["State"].dump());
     EXPECT_EQ(render("{{json .State}}"),
               R"({"ExitCode":0,"Health":null,"OOMKilled":false,"Pid":4242,"Status":"running"})");
 }
 
-TEST(Ch06Template, JsonOfEverythingReadsBackTheSame) {
+TEST(Template, JsonOfEverythingReadsBackTheSame) {
     json data = container();
     std::string out = render("{{json .}}");
     EXPECT_EQ(out, data.dump());
@@ -102,7 +102,7 @@ TEST(Ch06Template, JsonOfEverythingReadsBackTheSame) {
     EXPECT_EQ(json::parse(out), data);
 }
 
-TEST(Ch06Template, JsonOfScalars) {
+TEST(Template, JsonOfScalars) {
     EXPECT_EQ(render("{{json .Name}}"), "\"web\"");
     EXPECT_EQ(render("{{json .State.Pid}}"), "4242");
     EXPECT_EQ(render("{{json .State.OOMKilled}}"), "false");
@@ -111,7 +111,7 @@ TEST(Ch06Template, JsonOfScalars) {
     EXPECT_EQ(render("{{json \"a<b>&c\"}}"), "\"a<b>&c\"") << "Docker's json does not escape HTML";
 }
 
-TEST(Ch06Template, JsonOfBadUtf8IsReplacedNotThrown) {
+TEST(Template, JsonOfBadUtf8IsReplacedNotThrown) {
     std::string bad_byte = "\xff";
     std::string replacement = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
     json data = {{"Name", "a" + bad_byte + "b"}};
@@ -120,7 +120,7 @@ TEST(Ch06Template, JsonOfBadUtf8IsReplacedNotThrown) {
 
 // ---- printing as Go's %v ----
 
-TEST(Ch06Template, ScalarsPrintAsGoDoes) {
+TEST(Template, ScalarsPrintAsGoDoes) {
     EXPECT_EQ(render("{{.Name}}"), "web") << "strings are raw, not quoted";
     EXPECT_EQ(render("{{.State.OOMKilled}}"), "false");
     EXPECT_EQ(render("{{.B}}", json{{"B", true}}), "true");
@@ -130,7 +130,7 @@ TEST(Ch06Template, ScalarsPrintAsGoDoes) {
     EXPECT_EQ(render("{{.State.Health}}"), "<no value>");
 }
 
-TEST(Ch06Template, FloatsPrintAsGoDoes) {
+TEST(Template, FloatsPrintAsGoDoes) {
     auto f = [](double value) { return render("{{.F}}", json{{"F", value}}); };
     EXPECT_EQ(f(0.5), "0.5");
     EXPECT_EQ(f(3.0), "3");
@@ -149,7 +149,7 @@ TEST(Ch06Template, FloatsPrintAsGoDoes) {
     EXPECT_EQ(f(-std::numeric_limits<double>::infinity()), "-Inf");
 }
 
-TEST(Ch06Template, ArraysAndObjectsPrintAsGoDoes) {
+TEST(Template, ArraysAndObjectsPrintAsGoDoes) {
     EXPECT_EQ(render("{{.Config.Cmd}}"), "[sh -c sleep 1]");
     EXPECT_EQ(render("{{.Config.Env}}"), "[]");
     EXPECT_EQ(render("{{.Config.Labels}}"), "map[a:1 b:2]") << "keys sorted";
@@ -163,7 +163,7 @@ TEST(Ch06Template, ArraysAndObjectsPrintAsGoDoes) {
 
 // ---- literal text and trimming ----
 
-TEST(Ch06Template, LiteralTextAroundActionsIsCopied) {
+TEST(Template, LiteralTextAroundActionsIsCopied) {
     EXPECT_EQ(render("pid={{.State.Pid}} status={{.State.Status}}\n"), "pid=4242 status=running\n");
     EXPECT_EQ(render("{{.Name}}{{.Id}}"), "web4f2a9c");
     EXPECT_EQ(render("  {{.Name}}  "), "  web  ");
@@ -171,7 +171,7 @@ TEST(Ch06Template, LiteralTextAroundActionsIsCopied) {
     EXPECT_EQ(render(""), "");
 }
 
-TEST(Ch06Template, TrimMarkersEatWhiteSpaceOnTheirSide) {
+TEST(Template, TrimMarkersEatWhiteSpaceOnTheirSide) {
     EXPECT_EQ(render("a  \n\t {{- .Name -}} \r\n  b"), "awebb");
     EXPECT_EQ(render("a  {{- .Name}}  b"), "aweb  b");
     EXPECT_EQ(render("a  {{.Name -}}  b"), "a  webb");
@@ -183,26 +183,26 @@ TEST(Ch06Template, TrimMarkersEatWhiteSpaceOnTheirSide) {
 
 // ---- constants and index ----
 
-TEST(Ch06Template, StringAndNumberConstants) {
+TEST(Template, StringAndNumberConstants) {
     EXPECT_EQ(render("{{\"a}}b\"}}"), "a}}b") << "}} inside a string does not close the action";
     EXPECT_EQ(render(R"({{"say \"hi\"\t\\"}})"), "say \"hi\"\t\\");
     EXPECT_EQ(render("{{`raw \\n {{`}}"), "raw \\n {{");
     EXPECT_EQ(render("{{42}} {{-7}}"), "42 -7");
 }
 
-TEST(Ch06Template, IndexOfObjectsAndArrays) {
+TEST(Template, IndexOfObjectsAndArrays) {
     EXPECT_EQ(render("{{index .Config.Labels \"a\"}}"), "1");
     EXPECT_EQ(render("{{index .Config.Cmd 2}}"), "sleep 1");
     EXPECT_EQ(render("{{index .Mounts 1 \"Source\"}}"), "/v/b");
     EXPECT_EQ(render("{{index . \"State\" \"Pid\"}}"), "4242");
 }
 
-TEST(Ch06Template, IndexOfAMissingKeyIsNoValueAsForAGoMap) {
+TEST(Template, IndexOfAMissingKeyIsNoValueAsForAGoMap) {
     EXPECT_EQ(render("{{index .Config.Labels \"nope\"}}"), "<no value>");
     EXPECT_EQ(render("{{if index .Config.Labels \"nope\"}}yes{{else}}no{{end}}"), "no");
 }
 
-TEST(Ch06Template, IndexErrors) {
+TEST(Template, IndexErrors) {
     EXPECT_TRUE(contains(error_of("{{index .Config.Cmd 3}}"), "index out of range: 3"));
     EXPECT_TRUE(contains(error_of("{{index .Config.Cmd -1}}"), "index out of range: -1"));
     EXPECT_TRUE(contains(error_of("{{index .Config.Cmd \"a\"}}"), "can't index an array with \"a\""));
@@ -213,29 +213,29 @@ TEST(Ch06Template, IndexErrors) {
 
 // ---- range and if ----
 
-TEST(Ch06Template, RangeOverAnArraySetsDotToEachElement) {
+TEST(Template, RangeOverAnArraySetsDotToEachElement) {
     EXPECT_EQ(render("{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}"), "/v/a:/data /v/b:/logs ");
     EXPECT_EQ(render("{{range .Config.Cmd}}<{{.}}>{{end}}"), "<sh><-c><sleep 1>");
     EXPECT_EQ(render("{{range .}}[{{range .}}{{.}}{{end}}]{{end}}", json::parse("[[1,2],[3]]")), "[12][3]");
 }
 
-TEST(Ch06Template, RangeOverAnObjectGoesThroughItsValuesInKeyOrder) {
+TEST(Template, RangeOverAnObjectGoesThroughItsValuesInKeyOrder) {
     EXPECT_EQ(render("{{range .Config.Labels}}{{.}};{{end}}"), "1;2;");
 }
 
-TEST(Ch06Template, RangeOverNothingRunsItsElse) {
+TEST(Template, RangeOverNothingRunsItsElse) {
     EXPECT_EQ(render("{{range .Config.Env}}{{.}}{{else}}no env{{end}}"), "no env");
     EXPECT_EQ(render("{{range .Config.Env}}{{.}}{{end}}"), "");
     EXPECT_EQ(render("{{range .State.Health}}x{{else}}none{{end}}"), "none") << "null is empty";
     EXPECT_EQ(render("{{range .Config.Cmd}}{{.}}{{else}}none{{end}}"), "sh-csleep 1");
 }
 
-TEST(Ch06Template, RangeOverAScalarIsAnError) {
+TEST(Template, RangeOverAScalarIsAnError) {
     std::string why = error_of("{{range .Name}}x{{end}}");
     EXPECT_TRUE(contains(why, "range can't iterate over .Name (a string) at offset 0")) << why;
 }
 
-TEST(Ch06Template, IfAndElse) {
+TEST(Template, IfAndElse) {
     EXPECT_EQ(render("{{if .State.OOMKilled}}killed{{else}}fine{{end}}"), "fine");
     EXPECT_EQ(render("{{if .State.Pid}}up as {{.State.Pid}}{{end}}"), "up as 4242");
     EXPECT_EQ(render("{{if .State.ExitCode}}failed{{end}}"), "");
@@ -243,7 +243,7 @@ TEST(Ch06Template, IfAndElse) {
               "/data rw\n/logs ro\n");
 }
 
-TEST(Ch06Template, GoTruth) {
+TEST(Template, GoTruth) {
     auto truth = [](const json& value) { return render("{{if .}}T{{else}}F{{end}}", value); };
     for (const json& no :
          {json(false), json(0), json(0U), json(0.0), json(""), json(nullptr), json::array(), json::object()}) {
@@ -255,7 +255,7 @@ TEST(Ch06Template, GoTruth) {
     }
 }
 
-TEST(Ch06Template, OnlyTheBranchTakenIsEvaluated) {
+TEST(Template, OnlyTheBranchTakenIsEvaluated) {
     // As in Go: a missing field is found when it is printed, not before.
     EXPECT_EQ(render("{{if .State.OOMKilled}}{{.No.Such.Field}}{{end}}ok"), "ok");
     EXPECT_EQ(render("{{range .Config.Env}}{{.Nope}}{{end}}ok"), "ok");
@@ -265,7 +265,7 @@ TEST(Ch06Template, OnlyTheBranchTakenIsEvaluated) {
 
 // ---- errors: one line, naming the problem and where ----
 
-TEST(Ch06Template, UnclosedAction) {
+TEST(Template, UnclosedAction) {
     EXPECT_TRUE(contains(error_of("{{.State.Pid"), "unclosed action at offset 0 in \"{{.State.Pid\""));
     EXPECT_TRUE(contains(error_of("pid {{.State.Pid"), "unclosed action at offset 4"));
     EXPECT_TRUE(contains(error_of("{{"), "unclosed action"));
@@ -273,40 +273,40 @@ TEST(Ch06Template, UnclosedAction) {
     EXPECT_TRUE(contains(error_of("{{.Name {{.Id}}"), "unexpected \"{\""));
 }
 
-TEST(Ch06Template, CloseWithoutOpen) {
+TEST(Template, CloseWithoutOpen) {
     std::string why = error_of("a }} b");
     EXPECT_TRUE(contains(why, "unexpected \"}}\"")) << why;
     EXPECT_TRUE(contains(why, "at offset 2")) << why;
     EXPECT_TRUE(contains(error_of("{{.Name}}}}"), "at offset 9"));
 }
 
-TEST(Ch06Template, EmptyAction) {
+TEST(Template, EmptyAction) {
     EXPECT_TRUE(contains(error_of("{{}}"), "empty action"));
     EXPECT_TRUE(contains(error_of("x{{  }}"), "empty action at offset 1"));
     EXPECT_TRUE(contains(error_of("{{- -}}"), "empty action"));
 }
 
-TEST(Ch06Template, UnknownFunction) {
+TEST(Template, UnknownFunction) {
     std::string why = error_of("{{upper .Name}}");
     EXPECT_TRUE(contains(why, "function \"upper\" not defined at offset 0")) << why;
     EXPECT_TRUE(contains(error_of("{{len .Mounts}}"), "function \"len\" not defined"));
     EXPECT_TRUE(contains(error_of("{{Name}}"), "function \"Name\" not defined")) << "a field needs its dot";
 }
 
-TEST(Ch06Template, EndOrElseWithoutStart) {
+TEST(Template, EndOrElseWithoutStart) {
     EXPECT_TRUE(contains(error_of("a{{end}}"), "{{end}} without {{if}} or {{range}} at offset 1"));
     EXPECT_TRUE(contains(error_of("{{else}}"), "{{else}} without {{if}} or {{range}}"));
     EXPECT_TRUE(contains(error_of("{{if .Name}}x{{end}}{{end}}"), "{{end}} without {{if}} or {{range}} at offset 20"));
 }
 
-TEST(Ch06Template, MissingEnd) {
+TEST(Template, MissingEnd) {
     EXPECT_TRUE(contains(error_of("x {{if .Name}}yes"), "missing {{end}} for {{if}} at offset 2"));
     EXPECT_TRUE(contains(error_of("{{range .Mounts}}{{.Source}}"), "missing {{end}} for {{range}}"));
     EXPECT_TRUE(contains(error_of("{{if .Name}}{{range .Mounts}}{{end}}"), "missing {{end}} for {{if}}"));
     EXPECT_TRUE(contains(error_of("{{if .Name}}a{{else}}b"), "missing {{end}} for {{if}}"));
 }
 
-TEST(Ch06Template, MalformedBlocks) {
+TEST(Template, MalformedBlocks) {
     EXPECT_TRUE(contains(error_of("{{if}}x{{end}}"), "missing value for if"));
     EXPECT_TRUE(contains(error_of("{{range}}x{{end}}"), "missing value for range"));
     EXPECT_TRUE(contains(error_of("{{if .Name}}a{{else}}b{{else}}c{{end}}"), "a second {{else}} in {{if}}"));
@@ -314,13 +314,13 @@ TEST(Ch06Template, MalformedBlocks) {
     EXPECT_TRUE(contains(error_of("{{if .Name}}a{{else if .Id}}b{{end}}"), "{{else}} takes no arguments"));
 }
 
-TEST(Ch06Template, MissingField) {
+TEST(Template, MissingField) {
     EXPECT_TRUE(contains(error_of("{{.State.Foo}}"), "template: no field \"Foo\" in .State at offset 0"));
     EXPECT_TRUE(contains(error_of("{{.Foo}}"), "no field \"Foo\" in . at offset 0"));
     EXPECT_TRUE(contains(error_of("{{range .Mounts}}{{.Nope}}{{end}}"), "no field \"Nope\" in . at offset 17"));
 }
 
-TEST(Ch06Template, FieldOfSomethingThatIsNotAnObject) {
+TEST(Template, FieldOfSomethingThatIsNotAnObject) {
     EXPECT_TRUE(contains(error_of("{{.State.Pid.X}}"), "no field \"X\" in .State.Pid (a number, not an object)"));
     EXPECT_TRUE(
         contains(error_of("{{.State.Health.Status}}"), "no field \"Status\" in .State.Health (null, not an object)"));
@@ -328,7 +328,7 @@ TEST(Ch06Template, FieldOfSomethingThatIsNotAnObject) {
     EXPECT_TRUE(contains(error_of("{{.X}}", json("text")), "no field \"X\" in . (a string, not an object)"));
 }
 
-TEST(Ch06Template, WrongArguments) {
+TEST(Template, WrongArguments) {
     EXPECT_TRUE(contains(error_of("{{json}}"), "wrong number of args for json: want 1 got 0"));
     EXPECT_TRUE(contains(error_of("{{json .Name .Id}}"), "wrong number of args for json: want 1 got 2"));
     EXPECT_TRUE(contains(error_of("{{.Name .Id}}"), "can't give argument to non-function .Name"));
@@ -336,7 +336,7 @@ TEST(Ch06Template, WrongArguments) {
     EXPECT_TRUE(contains(error_of("{{json index .Config.Cmd 0}}"), "unexpected \"index\" in arguments of json"));
 }
 
-TEST(Ch06Template, BadWords) {
+TEST(Template, BadWords) {
     EXPECT_TRUE(contains(error_of("{{.State.}}"), "expected a field name after \".\""));
     EXPECT_TRUE(contains(error_of("{{.State..Pid}}"), "expected a field name"));
     EXPECT_TRUE(contains(error_of("{{.5}}"), "expected a field name"));
@@ -347,7 +347,7 @@ TEST(Ch06Template, BadWords) {
     EXPECT_TRUE(contains(error_of("{{99999999999999999999}}"), "number out of range"));
 }
 
-TEST(Ch06Template, WhatTheSubsetLeavesOut) {
+TEST(Template, WhatTheSubsetLeavesOut) {
     EXPECT_TRUE(contains(error_of("{{$x := .Name}}"), "unexpected \"$\""));
     EXPECT_TRUE(contains(error_of("{{.Name | json}}"), "unexpected \"|\""));
     EXPECT_TRUE(contains(error_of("{{(index .Mounts 0).Source}}"), "unexpected \"(\""));
@@ -355,14 +355,14 @@ TEST(Ch06Template, WhatTheSubsetLeavesOut) {
     EXPECT_TRUE(contains(error_of("{{with .State}}{{.Pid}}{{end}}"), "function \"with\" not defined"));
 }
 
-TEST(Ch06Template, ErrorsInAManyLineTemplateStayOneLine) {
+TEST(Template, ErrorsInAManyLineTemplateStayOneLine) {
     std::string why = error_of("line one\n{{.Nope}}\tline two\n");
     EXPECT_TRUE(contains(why, "no field \"Nope\" in . at offset 9")) << why;
     EXPECT_TRUE(contains(why, R"(in "line one\n{{.Nope}}\tline two\n")")) << why;
     EXPECT_TRUE(contains(error_of("{{`a\nb` 1}}"), "non-function \"a\\nb\"")) << "a raw string is shown escaped";
 }
 
-TEST(Ch06Template, ErrorsAreUsageErrors) {
+TEST(Template, ErrorsAreUsageErrors) {
     EXPECT_THROW(render("{{.Foo}}"), UsageError);
     EXPECT_THROW(render("{{"), UsageError);
     EXPECT_THROW(render("{{nope}}"), UsageError);

@@ -1,7 +1,8 @@
 /// \file
 /// template.hpp - Docker's `--format`: a small subset of Go's text/template.
 ///
-/// Introduced in chapter 06, for `inspect -f TEMPLATE`.
+/// A tool, not a chapter's idea: chapter 06's `inspect -f TEMPLATE` uses it,
+/// as `docker inspect --format` uses Go's.
 ///
 /// \code{.cpp}
 ///   render_template("{{.State.Pid}}", info);                    // "4242"
