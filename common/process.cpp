@@ -5,6 +5,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "error.hpp"
+#include "sys.hpp"
 #include "trace.hpp"
 
 namespace minidocker {
@@ -263,6 +265,41 @@ bool is_static_elf(const std::string& path) {
         }
     }
     return true;
+}
+
+//! [ch01-exec]
+ChildFailure exec_command(const std::vector<std::string>& command, std::vector<std::string>& env,
+                          const SignalForwarder& signals) {
+    // The container's environment becomes ours, so execvp() searches the
+    // container's PATH, and the command inherits exactly this environment.
+    ::clearenv();
+    for (std::string& kv : env) {
+        ::putenv(kv.data());
+    }
+    std::vector<std::string> args = command;
+    std::vector<char*> argv;
+    for (std::string& arg : args) {
+        argv.push_back(arg.data());
+    }
+    argv.push_back(nullptr);
+    // Descriptors we inherited from our caller (a shell's, a CI's) must
+    // not reach the container: mark all but 0, 1, 2 close-on-exec. Ours
+    // already are, including the channel, which stays open until execvp.
+    sys::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    trace::step(fmt::format("execvp(\"{}\", ...)", args[0]));
+    signals.restore_in_child();
+    ::signal(SIGPIPE, SIG_DFL);
+    ::execvp(argv[0], argv.data());
+    //! [ch01-exec]
+    // Only reached when execvp failed.
+    int err = errno;
+    ChildFailure failure{err, exit_code_from_exec_errno(err), ""};
+    if (err == ENOENT && args[0].find('/') == std::string::npos) {
+        failure.message = fmt::format("exec \"{}\": executable file not found in $PATH", args[0]);
+    } else {
+        failure.message = fmt::format("exec \"{}\": {}", args[0], std::strerror(err));
+    }
+    return failure;
 }
 
 }  // namespace minidocker

@@ -26,6 +26,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "fd.hpp"
 
@@ -124,6 +125,16 @@ int exit_code_from_status(int status);
 
 /// Docker's exit code for a failed execve: 127 not found, 126 not executable.
 int exit_code_from_exec_errno(int err);
+
+/// The last step of `run`, `run --init` (in its child) and `exec`: this
+/// process becomes the user's `command`, with exactly `env` as its
+/// environment (execvp() searches its PATH), no descriptor but 0, 1 and 2,
+/// and the signal dispositions a new program expects. Returns only when
+/// execvp() failed, with what the runtime should hear: Docker's message and
+/// exit code ("executable file not found in $PATH", 127). `env` must live
+/// until then: the environment points into it.
+ChildFailure exec_command(const std::vector<std::string>& command, std::vector<std::string>& env,
+                          const SignalForwarder& signals);
 
 /// Is `path` a statically linked 64-bit ELF program (no PT_INTERP header, so no
 /// dynamic loader)? Only such a program runs in a root filesystem that has no

@@ -2,7 +2,6 @@
 #include "runtime.hpp"
 
 #include <fmt/format.h>
-#include <linux/close_range.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -241,17 +240,6 @@ void fork_command_under_init(SyncChannel& channel) {
     }
 }
 
-// What the parent hears when execvp() failed with `err`.
-ChildFailure exec_failure(const std::string& command, int err) {
-    ChildFailure failure{err, exit_code_from_exec_errno(err), ""};
-    if (err == ENOENT && command.find('/') == std::string::npos) {
-        failure.message = fmt::format("exec \"{}\": executable file not found in $PATH", command);
-    } else {
-        failure.message = fmt::format("exec \"{}\": {}", command, std::strerror(err));
-    }
-    return failure;
-}
-
 }  // namespace
 
 void Runtime::child(Container& c, SyncChannel& channel, const SignalForwarder& signals) {
@@ -276,29 +264,7 @@ void Runtime::child(Container& c, SyncChannel& channel, const SignalForwarder& s
             fork_command_under_init(channel);
         }
 
-        //! [ch01-exec]
-        // The container's environment becomes ours, so execvp() searches the
-        // container's PATH, and the command inherits exactly this environment.
-        ::clearenv();
-        for (std::string& kv : c.env) {
-            ::putenv(kv.data());
-        }
-        std::vector<char*> argv;
-        for (std::string& arg : c.command) {
-            argv.push_back(arg.data());
-        }
-        argv.push_back(nullptr);
-        // Descriptors we inherited from our caller (a shell's, a CI's) must
-        // not reach the container: mark all but 0, 1, 2 close-on-exec. Ours
-        // already are, including the channel, which stays open until execvp.
-        sys::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-        trace::step(fmt::format("execvp(\"{}\", ...)", c.command[0]));
-        signals.restore_in_child();
-        ::signal(SIGPIPE, SIG_DFL);
-        ::execvp(argv[0], argv.data());
-        //! [ch01-exec]
-        // Only reached when execvp failed.
-        failure = exec_failure(c.command[0], errno);
+        failure = exec_command(c.command, c.env, signals);  // returns only when execvp failed
     } catch (const std::system_error& e) {
         failure.error = e.code().value();
         failure.message = e.what();

@@ -192,16 +192,47 @@ bool mkdir_if_missing(const Path& path, mode_t mode) {
     return true;
 }
 
+namespace {
+
+std::string mkdirat_text(const DescribedFd& dir, const std::string& name, mode_t mode) {
+    return fmt::format("mkdirat({}, {}, {})", dir.shown, trace::quote(name), octal(mode));
+}
+
+std::string create_file_at_text(const DescribedFd& dir, const std::string& name, mode_t mode) {
+    return fmt::format("openat({}, {}, O_WRONLY|O_CREAT|O_EXCL, {})", dir.shown, trace::quote(name), octal(mode));
+}
+
+int create_file_at_rc(int dir, const std::string& name, mode_t mode) {
+    Fd file{::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)};
+    return file ? 0 : -1;
+}
+
+}  // namespace
+
 void mkdirat(const DescribedFd& dir, const std::string& name, mode_t mode) {
-    std::string call = fmt::format("mkdirat({}, {}, {})", dir.shown, trace::quote(name), octal(mode));
-    check(::mkdirat(dir.fd, name.c_str(), mode), call);
+    check(::mkdirat(dir.fd, name.c_str(), mode), mkdirat_text(dir, name, mode));
 }
 
 void create_file_at(const DescribedFd& dir, const std::string& name, mode_t mode) {
-    std::string call =
-        fmt::format("openat({}, {}, O_WRONLY|O_CREAT|O_EXCL, {})", dir.shown, trace::quote(name), octal(mode));
-    Fd file{::openat(dir.fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)};
-    check(file ? 0 : -1, call);
+    check(create_file_at_rc(dir.fd, name, mode), create_file_at_text(dir, name, mode));
+}
+
+bool mkdirat_if_missing(const DescribedFd& dir, const std::string& name, mode_t mode) {
+    int rc = ::mkdirat(dir.fd, name.c_str(), mode);
+    if (rc != 0 && errno == EEXIST) {
+        return false;
+    }
+    check(rc, mkdirat_text(dir, name, mode));
+    return true;
+}
+
+bool create_file_at_if_missing(const DescribedFd& dir, const std::string& name, mode_t mode) {
+    int rc = create_file_at_rc(dir.fd, name, mode);
+    if (rc != 0 && errno == EEXIST) {
+        return false;
+    }
+    check(rc, create_file_at_text(dir, name, mode));
+    return true;
 }
 
 void mknod(const Path& path, mode_t mode, dev_t dev) {

@@ -113,6 +113,11 @@ void mkdirat(const DescribedFd& dir, const std::string& name, mode_t mode);
 /// A new empty file `name` in the directory open as `dir`, by
 /// openat(O_WRONLY|O_CREAT|O_EXCL), which never follows a symbolic link.
 void create_file_at(const DescribedFd& dir, const std::string& name, mode_t mode);
+/// mkdirat() and create_file_at(), except that anything already named
+/// `name` there (a symbolic link too, even a dangling one) is no error:
+/// then nothing is narrated and they return false. True: made.
+bool mkdirat_if_missing(const DescribedFd& dir, const std::string& name, mode_t mode);
+bool create_file_at_if_missing(const DescribedFd& dir, const std::string& name, mode_t mode);
 /// mknod(2): `mknod("/dev/null", S_IFCHR|0666, makedev(1, 3))`.
 void mknod(const Path& path, mode_t mode, dev_t dev);
 void chmod(const Path& path, mode_t mode);

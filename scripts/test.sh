@@ -25,7 +25,10 @@ echo "== lint"
 scripts/lint.sh build
 
 echo "== unit tests with ASan + UBSan"
-cmake -S . -B build-asan -DMINIDOCKER_WERROR=ON -DMINIDOCKER_SANITIZE=ON > /dev/null
+# Unoptimised, with line tables only (-O0 -g1): it compiles in about half
+# the time of the -O2 -g build, and a report still names file and line.
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
+  -DMINIDOCKER_WERROR=ON -DMINIDOCKER_SANITIZE=ON > /dev/null
 cmake --build build-asan -j"$(nproc)" --target unit_tests
 ctest --test-dir build-asan -L unit --output-on-failure
 

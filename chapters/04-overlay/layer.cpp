@@ -27,6 +27,7 @@
 #include "error.hpp"
 #include "fd.hpp"
 #include "state.hpp"
+#include "sys.hpp"
 
 namespace minidocker {
 
@@ -135,10 +136,8 @@ void fix_unlisted_dirs(const std::string& root, const std::set<std::string>& lis
             listed.count(it->path().lexically_relative(root).string()) != 0) {
             continue;
         }
-        timespec epoch[2] = {{0, 0}, {0, 0}};
-        check(::chmod(it->path().c_str(), 0755), fmt::format("chmod(\"{}\", 0755)", it->path().string()));
-        check(::utimensat(AT_FDCWD, it->path().c_str(), epoch, AT_SYMLINK_NOFOLLOW),
-              fmt::format("utimensat(\"{}\", 0)", it->path().string()));
+        sys::chmod(it->path().string(), 0755);
+        sys::utimensat(it->path().string(), 0, AT_SYMLINK_NOFOLLOW);
     }
     if (ec) {
         throw std::system_error(ec, fmt::format("walking \"{}\"", root));

@@ -24,6 +24,7 @@
 #include "guard.hpp"
 #include "layer.hpp"
 #include "state.hpp"
+#include "sys.hpp"
 #include "trace.hpp"
 
 namespace minidocker {
@@ -42,7 +43,7 @@ void write_init_file(const std::string& dir, const std::string& path, const std:
 }
 
 void make_init_dir(const std::string& dir, const std::string& path) {
-    check(::mkdir((dir + path).c_str(), 0755), fmt::format("mkdir(\"init{}\")", path));
+    sys::mkdir({dir + path, trace::quote("init" + path)}, 0755);
 }
 
 // Does the image show a directory at `path` ("/proc")? `layers` top first.
@@ -74,14 +75,6 @@ std::string container_resolv_conf(const std::string& host) {
         }
     }
     return out;
-}
-
-// mount(2), narrated for --trace.
-void mount_checked(const char* source, const std::string& target, const char* fstype, unsigned long flags,
-                   const std::string& data) {
-    check(::mount(source, target.c_str(), fstype, flags, data.c_str()),
-          fmt::format("mount({}, \"{}\", {}, {}, \"{}\")", trace::quote(source), target, trace::quote(fstype),
-                      trace::mount_flags(flags), data));
 }
 
 }  // namespace
@@ -137,7 +130,7 @@ void write_init_layer(const std::string& dir, const std::string& hostname, const
         0644);
     //} TODO(04.3)
     write_init_file(dir, "/etc/resolv.conf", container_resolv_conf(host_resolv_conf), 0644);
-    check(::symlink("/proc/mounts", (dir + "/etc/mtab").c_str()), "symlink(\"/proc/mounts\", \"init/etc/mtab\")");
+    sys::symlink("/proc/mounts", {dir + "/etc/mtab", "\"init/etc/mtab\""});
 }
 //! [ch04-init-layer]
 
@@ -369,11 +362,11 @@ void Images::describe(const Container& c, const Image& image) {
 void Images::make_container_dir(Container& c) {
     store_->check_name(config_.name);
     c.dir = store_->container_dir(c.id);
-    check(::mkdir(c.dir.c_str(), 0700), fmt::format("mkdir(\"{}\")", c.dir));
+    sys::mkdir(c.dir, 0700);
     store_->reserve_name(config_.name, c.id);
     name_taken_ = true;
     for (const char* sub : {"/init", "/upper", "/work", "/merged"}) {
-        check(::mkdir((c.dir + sub).c_str(), 0755), fmt::format("mkdir(\"{}{}\")", c.dir, sub));
+        sys::mkdir(c.dir + sub, 0755);
     }
 }
 
@@ -438,27 +431,26 @@ void Images::setup_before_root(Container& c) {
     }
     // TODO(04.2): mount the overlay on merged/ (c.rootfs, which prepare()
     //   set), so that chapter 03's pivot_root() makes it the container's "/".
-    //   First chdir(2) to the store, store_->root(), in check() with the text
-    //   "chdir(\"<the path>\")": options_ names every layer relative to it,
+    //   First chdir(2) to the store, store_->root(), with sys::chdir()
+    //   (sys.hpp): options_ names every layer relative to it,
     //   and the kernel resolves them from the current directory of the
     //   process that mounts (ours, in this child only). Then
-    //   mount_checked("overlay", c.rootfs, "overlay", 0, options_): source
+    //   sys::mount("overlay", c.rootfs, "overlay", 0, options_.c_str()): source
     //   "overlay" (a name only, shown in mountinfo), type "overlay", no
     //   flags, the options as data. This runs in the child, in its own mount
     //   namespace: when its last process exits, the kernel unmounts the
     //   overlay, and the host never sees it. Read mount(2) (the data
     //   argument), overlayfs.rst ("Upper and Lower"), and the trace of the
-    //   reference: `ch04 --trace run --rm busybox true`. Delete both lines
+    //   reference: `ch04 --trace run --rm busybox true`. Delete the line
     //   below.
     //{ TODO(04.2)
-    //| static_cast<void>(mount_checked);  // Delete this line: it only keeps -Werror quiet until you call it.
     //| throw UsageError(fmt::format("TODO(04.2): nothing is mounted on {} yet: it is an empty directory", c.rootfs));
     // The options name layers relative to $ROOT. Relative names resolve from
     // the current directory: ours, in this child only.
-    check(::chdir(store_->root().c_str()), fmt::format("chdir(\"{}\")", store_->root()));
+    sys::chdir(store_->root());
     // In the container's own mount namespace: when its last process exits,
     // the kernel unmounts it. Nothing can leak onto the host.
-    mount_checked("overlay", c.rootfs, "overlay", 0, options_);
+    sys::mount("overlay", c.rootfs, "overlay", 0, options_.c_str());
     //} TODO(04.2)
 }
 //! [ch04-mount]

@@ -22,6 +22,7 @@
 #include "layer.hpp"
 #include "process.hpp"
 #include "state.hpp"
+#include "sys.hpp"
 #include "trace.hpp"
 
 namespace fs = std::filesystem;
@@ -238,7 +239,7 @@ std::string Store::add_layer(const std::string& tar_path) const {
     if (fs::exists(dest)) {
         remove_tree(temp);  // the same content is there already: share it
     } else {
-        check(::rename(temp.c_str(), dest.c_str()), fmt::format("rename(\"{}\", \"{}\")", temp, dest));
+        sys::rename(temp, dest);
     }
     short_link(id);
     return id;
@@ -346,7 +347,7 @@ Image Store::import(const std::string& source, const std::string& ref, const std
     // The layer's files were written without an fsync each; one syncfs()
     // makes them all durable before the image file that names them is.
     Fd root = open_fd(root_, O_RDONLY | O_DIRECTORY);
-    check(::syncfs(root.get()), fmt::format("syncfs(\"{}\")", root_));
+    sys::syncfs({root.get(), trace::quote(root_)});
     save_image(image);
     return image;
 }

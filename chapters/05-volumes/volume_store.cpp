@@ -12,6 +12,7 @@
 #include "error.hpp"
 #include "state.hpp"
 #include "store.hpp"
+#include "sys.hpp"
 
 namespace fs = std::filesystem;
 
@@ -43,13 +44,10 @@ bool VolumeStore::create(const std::string& name, bool anonymous) const {
     }
     std::string dir = root_ + "/volumes/" + name;
     // mkdir() is atomic: of two runtimes creating one volume, one makes it.
-    if (::mkdir(dir.c_str(), 0755) != 0) {
-        if (errno == EEXIST) {
-            return false;
-        }
-        throw_errno(fmt::format("mkdir(\"{}\")", dir));
+    if (!sys::mkdir_if_missing(dir, 0755)) {
+        return false;
     }
-    check(::mkdir((dir + "/_data").c_str(), 0755), fmt::format("mkdir(\"{}/_data\")", dir));
+    sys::mkdir(dir + "/_data", 0755);
     write_json_atomic(dir + "/volume.json", {{"CreatedAt", now_rfc3339()}, {"Anonymous", anonymous}});
     return true;
 }

@@ -25,6 +25,7 @@
 #include "error.hpp"
 #include "state.hpp"
 #include "store.hpp"
+#include "sys.hpp"
 #include "trace.hpp"
 #include "volume_store.hpp"
 
@@ -143,30 +144,31 @@ Fd open_target(int root_fd, const std::string& asked, const std::string& target,
             if (!parent) {
                 throw_errno(fmt::format("openat2(rootfs, \"{}\", RESOLVE_IN_ROOT)", done));
             }
-            int rc = 0;
-            // TODO(05.2): make the missing parts[i] in `parent`, the directory
-            //   resolved so far: a directory (mode 0755) when more parts follow
-            //   or when `directory` (a directory is bound onto a directory);
-            //   else, for a file to be bound onto, an empty file (mode 0644,
-            //   openat() with O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, closed
-            //   again: an Fd closes itself). Leave rc 0 on success, -1 with
-            //   errno set on failure: the given code below follows a dangling
-            //   symbolic link on EEXIST and reports any other error. Use the
-            //   *at() calls with parent's descriptor and the bare name
-            //   parts[i], never a path: a path would be resolved again, from
-            //   the host's "/". Read mkdirat(2) and openat(2) (O_EXCL: never
-            //   opens what is already there, not even through a link). In an
-            //   image's container the new mount point lands in its read-write
-            //   layer, upper/.
+            sys::DescribedFd in{parent.get(), fmt::format("\"{}\" (in the rootfs)", done)};
+            bool existed = false;
+            // TODO(05.2): make the missing parts[i] in `parent` (described as
+            //   `in`), the directory resolved so far: a directory (mode 0755)
+            //   when more parts follow or when `directory` (a directory is
+            //   bound onto a directory); else, for a file to be bound onto, an
+            //   empty file (mode 0644). Use the *at() calls with parent's
+            //   descriptor and the bare name parts[i], never a path: a path
+            //   would be resolved again, from the host's "/".
+            //   sys::mkdirat_if_missing() is mkdirat(2), and
+            //   sys::create_file_at_if_missing() is openat(2) with O_WRONLY |
+            //   O_CREAT | O_EXCL (O_EXCL: never opens what is already there,
+            //   not even through a link). Both return false when something is
+            //   named parts[i] already: set `existed` then, and the given code
+            //   below follows the dangling symbolic link that must be there.
+            //   Read mkdirat(2) and openat(2). In an image's container the new
+            //   mount point lands in its read-write layer, upper/.
             //{ TODO(05.2)
             if (!last || directory) {
-                rc = ::mkdirat(parent.get(), parts[i].c_str(), 0755);
+                existed = !sys::mkdirat_if_missing(in, parts[i], 0755);
             } else {
-                Fd file{::openat(parent.get(), parts[i].c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
-                rc = file ? 0 : -1;
+                existed = !sys::create_file_at_if_missing(in, parts[i], 0644);
             }
             //} TODO(05.2)
-            if (rc != 0 && errno == EEXIST) {
+            if (existed) {
                 // A symbolic link to a path the image lacks (/abs -> /tmp/a):
                 // follow it as the container would, from its "/" or from the
                 // directory it is in, and make what is missing there.
@@ -182,7 +184,6 @@ Fd open_target(int root_fd, const std::string& asked, const std::string& target,
                 }
                 return open_target(root_fd, asked, rest, directory, links + 1);
             }
-            check(rc, fmt::format("{}(\"{}\")", !last || directory ? "mkdir" : "creat", path));
             here.reset(open_in_root(root_fd, path, O_PATH));
         }
         if (!here) {
@@ -454,8 +455,8 @@ void Volumes::bind_volume(const Fd& root, const Mount& m) {
     //   mount on "/proc/self/fd/<its number>", a name for exactly the
     //   file the descriptor holds, so that nothing changed in the rootfs
     //   meanwhile (a link put in the way) can move the mount elsewhere.
-    //   Wrap it in check() with the text (fmt::format; --trace prints it
-    //   and a test reads it):
+    //   sys::mount() takes that path with the words the trace shows for it
+    //   (a sys::Path of two strings; --trace prints it and a test reads it):
     //     mount("<m.source>", "<m.spec.target>" (in the rootfs), NULL, MS_BIND|MS_REC, NULL)
     //   Read mount(2), "Creating a bind mount"; proc(5), /proc/pid/fd/.
     //   The host never sees this mount: it is made in the container's
@@ -463,9 +464,8 @@ void Volumes::bind_volume(const Fd& root, const Mount& m) {
     //{ TODO(05.3)
     // Mount on the descriptor, not on a path: what we checked is what we
     // mount on, even if the rootfs changes meanwhile.
-    std::string on = fmt::format("/proc/self/fd/{}", target.get());
-    check(::mount(m.source.c_str(), on.c_str(), nullptr, MS_BIND | MS_REC, nullptr),
-          fmt::format("mount(\"{}\", \"{}\" (in the rootfs), NULL, MS_BIND|MS_REC, NULL)", m.source, m.spec.target));
+    sys::Path on{fmt::format("/proc/self/fd/{}", target.get()), fmt::format("\"{}\" (in the rootfs)", m.spec.target)};
+    sys::mount(m.source.c_str(), on, nullptr, MS_BIND | MS_REC, nullptr);
     //} TODO(05.3)
     if (m.spec.read_only) {
         // TODO(05.4): make the new mount read-only, and every mount below
@@ -473,11 +473,11 @@ void Volumes::bind_volume(const Fd& root, const Mount& m) {
         //   the bind, under the new mount: open m.spec.target again with
         //   open_in_root() (O_PATH) to get the new mount, on top. Then
         //   mount_setattr(2) on that descriptor: pathname "" with
-        //   AT_EMPTY_PATH, plus AT_RECURSIVE for the mounts below it, and a
-        //   struct mount_attr (zeroed) whose attr_set is MOUNT_ATTR_RDONLY.
-        //   glibc has no wrapper: ::syscall(SYS_mount_setattr, fd, "",
-        //   flags, &attr, sizeof attr). In check(), with the text
-        //     mount_setattr("<m.spec.target>" (in the rootfs), AT_RECURSIVE, MOUNT_ATTR_RDONLY)
+        //   AT_EMPTY_PATH, plus AT_RECURSIVE for the mounts below it, and
+        //   MOUNT_ATTR_RDONLY to set (glibc has no wrapper; sys::mount_setattr()
+        //   is ours). Describe the descriptor as "<m.spec.target>" (in the
+        //   rootfs), so that the trace (which a test reads) says
+        //     mount_setattr("/ro" (in the rootfs), "", AT_EMPTY_PATH|AT_RECURSIVE, MOUNT_ATTR_RDONLY)
         //   Why not MS_BIND | MS_REMOUNT | MS_RDONLY, as chapter 03's
         //   remount_read_only()? That changes one mount; a host directory
         //   with a filesystem mounted inside would stay writable there.
@@ -488,10 +488,8 @@ void Volumes::bind_volume(const Fd& root, const Mount& m) {
         // mount_setattr() with AT_RECURSIVE makes the mounts below it
         // read-only too (a classic MS_REMOUNT changes only the top one).
         Fd mounted{open_in_root(root.get(), m.spec.target, O_PATH)};
-        struct mount_attr attr {};
-        attr.attr_set = MOUNT_ATTR_RDONLY;
-        check(::syscall(SYS_mount_setattr, mounted.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr),
-              fmt::format("mount_setattr(\"{}\" (in the rootfs), AT_RECURSIVE, MOUNT_ATTR_RDONLY)", m.spec.target));
+        sys::mount_setattr({mounted.get(), fmt::format("\"{}\" (in the rootfs)", m.spec.target)},
+                           AT_EMPTY_PATH | AT_RECURSIVE, MOUNT_ATTR_RDONLY);
         //} TODO(05.4)
     }
 }

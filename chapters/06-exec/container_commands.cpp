@@ -34,8 +34,10 @@
 #include "guard.hpp"
 #include "inspect.hpp"
 #include "lifecycle.hpp"
+#include "mountinfo.hpp"
 #include "ns_inspector.hpp"
 #include "state.hpp"
+#include "sys.hpp"
 #include "trace.hpp"
 
 namespace minidocker {
@@ -85,8 +87,7 @@ Fd open_init(const ContainerView& v) {
 }
 
 void send_signal(const Fd& pidfd, pid_t pid, int sig) {
-    check(::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0),
-          fmt::format("pidfd_send_signal(pidfd of {}, SIG{})", pid, sigabbrev_np(sig)));
+    sys::pidfd_send_signal({pidfd.get(), fmt::format("pidfd of {}", pid)}, sig);
 }
 //! [ch06-pidfd]
 
@@ -142,18 +143,9 @@ std::string truncate(const std::string& s, size_t width) {
 // hierarchy mounted here: <mountpoint>/minidocker/<id>, where it exists.
 std::vector<std::string> default_cgroup_dirs(const std::string& id) {
     std::vector<std::string> dirs;
-    std::istringstream mountinfo(read_text_file("/proc/self/mountinfo"));
-    for (std::string line; std::getline(mountinfo, line);) {
-        std::istringstream in(line);
-        std::string skip, mountpoint, word, fstype;
-        in >> skip >> skip >> skip >> skip >> mountpoint;
-        while (in >> word && word != "-") {
-        }
-        in >> fstype;
-        std::string dir = mountpoint;
-        dir += "/minidocker/";
-        dir += id;
-        if ((fstype == "cgroup" || fstype == "cgroup2") && std::filesystem::is_directory(dir)) {
+    for (const MountEntry& m : parse_mountinfo(read_text_file("/proc/self/mountinfo"))) {
+        std::string dir = m.point + "/minidocker/" + id;
+        if ((m.fstype == "cgroup" || m.fstype == "cgroup2") && std::filesystem::is_directory(dir)) {
             dirs.push_back(dir);
         }
     }
@@ -204,9 +196,7 @@ void thaw(const std::string& id) {
             std::string path = dir;
             path += file;
             if (std::filesystem::exists(path) && read_text_file(path).rfind(thawed, 0) != 0) {
-                Fd fd = open_fd(path, O_WRONLY);
-                check(static_cast<int>(::write(fd.get(), thawed, std::strlen(thawed))),
-                      fmt::format("write(\"{}\", \"{}\")", path, thawed));
+                sys::write_file(path, thawed);
             }
         }
     }

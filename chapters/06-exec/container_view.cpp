@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "mountinfo.hpp"
 #include "state.hpp"
 
 namespace minidocker {
@@ -60,22 +61,12 @@ std::optional<unsigned long long> process_start_time(pid_t pid) {
 }
 
 std::vector<std::string> container_cgroup_dirs(pid_t pid, const std::string& id) {
-    // Where each cgroup hierarchy is mounted: mountinfo's fields are "id
-    // parent dev root mountpoint options [optional...] - fstype source superoptions".
-    struct Hierarchy {
-        std::string root, mountpoint, fstype, options;
-    };
-    std::vector<Hierarchy> hierarchies;
-    std::istringstream mountinfo(read_text_file("/proc/self/mountinfo"));
-    for (std::string line; std::getline(mountinfo, line);) {
-        std::istringstream in(line);
-        std::string skip, root, mountpoint, word, fstype, source, options;
-        in >> skip >> skip >> skip >> root >> mountpoint;
-        while (in >> word && word != "-") {
-        }
-        in >> fstype >> source >> options;
-        if (fstype == "cgroup" || fstype == "cgroup2") {
-            hierarchies.push_back({root, mountpoint, fstype, "," + options + ","});
+    // Where each cgroup hierarchy is mounted, and which part of it it shows.
+    std::vector<MountEntry> hierarchies;
+    for (MountEntry& m : parse_mountinfo(read_text_file("/proc/self/mountinfo"))) {
+        if (m.fstype == "cgroup" || m.fstype == "cgroup2") {
+            m.super_options = "," + m.super_options + ",";  // ",rw,memory," finds ",memory,"
+            hierarchies.push_back(std::move(m));
         }
     }
     // /proc/PID/cgroup: "4:memory:/minidocker/<id>" (v1), "0::/minidocker/<id>" (v2).
@@ -89,14 +80,14 @@ std::vector<std::string> container_cgroup_dirs(pid_t pid, const std::string& id)
         if (path.substr(path.rfind('/') + 1) != id) {
             continue;  // not one chapter 02 made for this container
         }
-        for (const Hierarchy& h : hierarchies) {
+        for (const MountEntry& h : hierarchies) {
             bool match = controllers.empty() ? h.fstype == "cgroup2" : h.fstype == "cgroup";
             std::istringstream names(controllers);
             for (std::string name; match && std::getline(names, name, ',');) {
-                match = h.options.find("," + name + ",") != std::string::npos;
+                match = h.super_options.find("," + name + ",") != std::string::npos;
             }
             if (match && path.rfind(h.root == "/" ? "" : h.root, 0) == 0) {
-                dirs.push_back(h.mountpoint + path.substr(h.root == "/" ? 0 : h.root.size()));
+                dirs.push_back(h.point + path.substr(h.root == "/" ? 0 : h.root.size()));
                 break;
             }
         }

@@ -16,7 +16,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -32,6 +31,7 @@
 #include "error.hpp"
 #include "guard.hpp"
 #include "process.hpp"
+#include "sys.hpp"
 #include "terminal.hpp"
 #include "trace.hpp"
 
@@ -157,10 +157,9 @@ void ExecSession::open_everything() {
     }
     //! [ch06-open]
     if (request.tty) {
-        int pair[2];
-        check(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), "socketpair(AF_UNIX) for the pty");
-        console[0] = Fd(pair[0]);
-        console[1] = Fd(pair[1]);
+        sys::SocketPair pair = sys::socketpair(SOCK_STREAM, "the pty");
+        console[0] = std::move(pair.first);
+        console[1] = std::move(pair.second);
     }
     if (!request.interactive) {
         null_stdin = open_fd("/dev/null", O_RDONLY);  // as Docker: no stdin without -i
@@ -173,26 +172,25 @@ void ExecSession::enter() {
     // TODO(06.5): enter the container. setns(2) into each namespace of
     //   joins, in its order, with the descriptor and the type's flag
     //   (j.type->flag: the kernel checks that the file is a namespace of that
-    //   type), each in check() with the text (a test reads it)
-    //     setns(fd of /proc/<pid>/ns/<j.type->name>, <flag as text>)
-    //   where the flag as text is trace::clone_flags(static_cast<unsigned>(flag)):
-    //   "setns(fd of /proc/4242/ns/mnt, CLONE_NEWNS)". Joining the mount
+    //   type): sys::setns() (sys.hpp), with the descriptor described as
+    //     fd of /proc/<pid>/ns/<j.type->name>
+    //   so that its trace reads "setns(fd of /proc/4242/ns/mnt, CLONE_NEWNS)"
+    //   (a test reads it). Joining the mount
     //   namespace also sets our root and working directory to its root,
     //   which is the container's "/" after chapter 03's pivot_root, but not
     //   after its --chroot. The container's root is its PID 1's: `root`,
-    //   opened above from /proc/<pid>/root. Make it ours: fchdir(2) to it,
-    //   text "fchdir(fd of /proc/<pid>/root)", then chroot(2) to ".", text
-    //   "chroot(\".\")". The PID namespace is the exception: setns() moves
+    //   opened above from /proc/<pid>/root. Make it ours: fchdir(2) to it
+    //   (sys::fchdir(), described "fd of /proc/<pid>/root"), then chroot(2)
+    //   to "." (sys::chroot()). The PID namespace is the exception: setns() moves
     //   our future children (pid_for_children), not us. That is why exec
     //   forks below. Read setns(2), pid_namespaces(7), chroot(2), and the
     //   book, chapter 06, How it works.
     //{ TODO(06.5)
     for (const Joinable& j : joins) {
-        check(::setns(j.fd.get(), j.type->flag), fmt::format("setns(fd of /proc/{}/ns/{}, {})", pid, j.type->name,
-                                                             trace::clone_flags(static_cast<unsigned>(j.type->flag))));
+        sys::setns({j.fd.get(), fmt::format("fd of /proc/{}/ns/{}", pid, j.type->name)}, j.type->flag);
     }
-    check(::fchdir(root.get()), fmt::format("fchdir(fd of /proc/{}/root)", pid));
-    check(::chroot("."), "chroot(\".\")");
+    sys::fchdir({root.get(), fmt::format("fd of /proc/{}/root", pid)});
+    sys::chroot(".");
     //} TODO(06.5)
     //! [ch06-setns]
 }
@@ -227,16 +225,16 @@ void ExecSession::run_command(SyncChannel& channel, const SignalForwarder& signa
             //   from the container's /dev/ptmx (open_pty(STDIN_FILENO)),
             //   this child's session and controlling terminal on its slave
             //   end (become_terminal_session()), and its master end sent
-            //   to exec, over console[1] (send_fd()). Then delete the
+            //   to exec, over console[1] (sys::send_fd()). Then delete the
             //   throw.
             //{ TODO(06.3)
             //| throw UsageError("TODO(06.3): no terminal yet (exec -t)");
             Pty pty = open_pty(STDIN_FILENO);  // in the container's own /dev/pts
             become_terminal_session(pty.slave.get());
-            send_fd(console[1].get(), pty.master.get());
+            sys::send_fd(console[1].get(), {pty.master.get(), "the pty master"});
             //} TODO(06.3)
         } else if (null_stdin) {
-            check(::dup2(null_stdin.get(), STDIN_FILENO), "dup2(/dev/null, 0)");
+            sys::dup2({null_stdin.get(), "/dev/null"}, STDIN_FILENO);
         }
         std::string dir = !request.working_dir.empty()       ? request.working_dir
                           : !view.config.working_dir.empty() ? view.config.working_dir
@@ -244,28 +242,7 @@ void ExecSession::run_command(SyncChannel& channel, const SignalForwarder& signa
         // Refuses a directory outside the container (-w /proc/self/fd/N).
         chdir_inside(dir);
         std::vector<std::string> env = command_env(view, request);
-        ::clearenv();
-        for (std::string& kv : env) {
-            ::putenv(kv.data());
-        }
-        std::vector<std::string> args = request.command;
-        std::vector<char*> argv;
-        argv.reserve(args.size() + 1);
-        for (std::string& arg : args) {
-            argv.push_back(arg.data());
-        }
-        argv.push_back(nullptr);
-        check(::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)");
-        trace::step(fmt::format("execvp(\"{}\", ...)", args[0]));
-        signals.restore_in_child();
-        ::signal(SIGPIPE, SIG_DFL);
-        ::execvp(argv[0], argv.data());
-        int err = errno;
-        failure.error = err;
-        failure.exit_code = exit_code_from_exec_errno(err);
-        failure.message = err == ENOENT && args[0].find('/') == std::string::npos
-                              ? fmt::format("exec \"{}\": executable file not found in $PATH", args[0])
-                              : fmt::format("exec \"{}\": {}", args[0], std::strerror(err));
+        failure = exec_command(request.command, env, signals);  // returns only when execvp failed
     } catch (const std::system_error& e) {
         failure.error = e.code().value();
         failure.message = e.what();
@@ -281,9 +258,9 @@ void ExecSession::back_to_our_pid_namespace() {
     //! [ch06-back]
     trace::step(fmt::format("fork() = {}: a child in the container's PID namespace", child));
     // TODO(06.5): the child is born in the container's PID namespace: go
-    //   back to our own for any later child. setns(2) with our_pid_ns
-    //   (opened above, before the first setns) and CLONE_NEWPID, in check()
-    //   with the text "setns(fd of /proc/self/ns/pid, CLONE_NEWPID)". Who
+    //   back to our own for any later child: sys::setns() with our_pid_ns
+    //   (opened above, before the first setns), described "fd of
+    //   /proc/self/ns/pid", and CLONE_NEWPID. Who
     //   else would we fork? A thread is a child too: the kernel refuses
     //   clone(2) with CLONE_THREAD (std::thread) with EINVAL while our
     //   pid_for_children is not our own PID namespace, and exec -t starts
@@ -291,7 +268,7 @@ void ExecSession::back_to_our_pid_namespace() {
     //{ TODO(06.5)
     // Back to our own PID namespace for children: the kernel refuses to
     // start a thread (the -t relay) while it differs from ours.
-    check(::setns(our_pid_ns.get(), CLONE_NEWPID), "setns(fd of /proc/self/ns/pid, CLONE_NEWPID)");
+    sys::setns({our_pid_ns.get(), "fd of /proc/self/ns/pid"}, CLONE_NEWPID);
     //} TODO(06.5)
     //! [ch06-back]
 }
@@ -301,10 +278,11 @@ void ExecSession::join_cgroups() {
     //! [ch06-cgroup]
     // TODO(06.6): put the child into the container's cgroups: write its pid
     //   (`child`, in decimal: the number the host gives it, since we are in
-    //   the host's PID namespace) into each of cgroup_procs, each write in
-    //   check() with the text
-    //     write("<dir>/cgroup.procs", "<pid>")
-    //   where dir is the same entry of view.monitor.cgroup_dirs. Here,
+    //   the host's PID namespace) into each of cgroup_procs with sys::write(),
+    //   each descriptor described as "<dir>/cgroup.procs" in quotes
+    //   (trace::quote()), where dir is the same entry of
+    //   view.monitor.cgroup_dirs: the trace reads
+    //   write("/sys/fs/cgroup/.../cgroup.procs", "4243"). Here,
     //   before send_go(): the child waits for "go" before it runs a single
     //   instruction of the user's command, so the container's limits (-m,
     //   --pids-limit...) hold for that command from the start. (Joining the
@@ -315,9 +293,8 @@ void ExecSession::join_cgroups() {
     // Into the container's cgroups before the child runs a single
     // instruction of the user's command: its limits hold from the start.
     for (size_t i = 0; i < cgroup_procs.size(); ++i) {
-        std::string text = std::to_string(child);
-        check(::write(cgroup_procs[i].get(), text.data(), text.size()),
-              fmt::format("write(\"{}/cgroup.procs\", \"{}\")", view.monitor.cgroup_dirs[i], child));
+        std::string file = view.monitor.cgroup_dirs[i] + "/cgroup.procs";
+        sys::write({cgroup_procs[i].get(), trace::quote(file)}, std::to_string(child));
     }
     //} TODO(06.6)
     //! [ch06-cgroup]
@@ -326,27 +303,19 @@ void ExecSession::join_cgroups() {
 // The command runs: with -t, copy between our terminal and its pty until it
 // exits. Returns its exit code.
 int ExecSession::wait_for_command(const SignalForwarder& signals) {
-    std::optional<RawMode> raw;
-    std::optional<Relay> relay;
+    std::optional<AttachedTerminal> attached;
     Fd master;
     if (request.tty) {
         // TODO(06.3): receive into `master` the pty's master end that the
-        //   child sent over console[1]: receive_fd() on console[0].
+        //   child sent over console[1]: sys::receive_fd() on console[0].
         //{ TODO(06.3)
-        master = receive_fd(console[0].get());
+        master = sys::receive_fd(console[0].get());
         //} TODO(06.3)
-        raw.emplace(STDIN_FILENO);
-        relay.emplace();
-        if (request.interactive) {
-            relay->copy(STDIN_FILENO, master.get(), false);
-        }
-        relay->copy(master.get(), STDOUT_FILENO, true);
-        relay->follow_window_size(STDIN_FILENO, master.get());
-        relay->start();
+        attached.emplace(master.get(), request.interactive);
     }
     int status = signals.wait_for(child);
-    if (relay) {
-        relay->stop();
+    if (attached) {
+        attached->stop();
     }
     return exit_code_from_status(status);
 }

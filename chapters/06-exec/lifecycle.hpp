@@ -86,15 +86,15 @@ private:
     bool interactive_ = false;  ///< -i
     bool tty_ = false;          ///< -t
 
-    Fd console_[2];               ///< -t: the child sends the pty master over [1], we read [0]
-    Fd pty_master_;               ///< -t, once the command runs
-    Fd child_stdio_[3];           ///< for the container's 0, 1, 2 (-d, or -t)
-    Fd stdin_writer_;             ///< -di: held open so the command's stdin stays open
-    Fd out_reader_, err_reader_;  ///< -d without -t: the container's output
-    Fd log_;                      ///< -d: $dir/log
-    Fd notify_;                   ///< -d, the monitor's end: "started" to the waiting command line
-    std::optional<RawMode> raw_;  ///< -t, attached
-    std::optional<Relay> relay_;
+    Fd console_[2];                             ///< -t: the child sends the pty master over [1], we read [0]
+    Fd pty_master_;                             ///< -t, once the command runs
+    Fd child_stdio_[3];                         ///< for the container's 0, 1, 2 (-d, or -t)
+    Fd stdin_writer_;                           ///< -di: held open so the command's stdin stays open
+    Fd out_reader_, err_reader_;                ///< -d without -t: the container's output
+    Fd log_;                                    ///< -d: $dir/log
+    Fd notify_;                                 ///< -d, the monitor's end: "started" to the waiting command line
+    std::optional<Relay> relay_;                ///< -d: the container's output into its log
+    std::optional<AttachedTerminal> attached_;  ///< -t without -d: the user's terminal
 };
 
 }  // namespace minidocker

@@ -23,6 +23,7 @@
 #include "lifecycle.hpp"
 #include "process.hpp"
 #include "state.hpp"
+#include "sys.hpp"
 #include "trace.hpp"
 
 namespace minidocker {
@@ -48,28 +49,24 @@ void Lifecycle::prepare(Container& c) {
         write_json_atomic(c.dir + "/monitor.json", m, Durable::no);
     }
     if (tty_) {
-        int pair[2];
-        check(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), "socketpair(AF_UNIX) for the pty");
-        console_[0] = Fd(pair[0]);
-        console_[1] = Fd(pair[1]);
+        sys::SocketPair pair = sys::socketpair(SOCK_STREAM, "the pty");
+        console_[0] = std::move(pair.first);
+        console_[1] = std::move(pair.second);
     }
     if (!detach_) {
         return;  // attached: the container shares our stdin, stdout, stderr (or the pty)
     }
     if (!tty_) {
-        int out[2];
-        int err[2];
-        check(::pipe2(out, O_CLOEXEC), "pipe2(stdout)");
-        out_reader_ = Fd(out[0]);
-        child_stdio_[1] = Fd(out[1]);
-        check(::pipe2(err, O_CLOEXEC), "pipe2(stderr)");
-        err_reader_ = Fd(err[0]);
-        child_stdio_[2] = Fd(err[1]);
+        sys::Pipe out = sys::pipe("stdout");
+        out_reader_ = std::move(out.read);
+        child_stdio_[1] = std::move(out.write);
+        sys::Pipe err = sys::pipe("stderr");
+        err_reader_ = std::move(err.read);
+        child_stdio_[2] = std::move(err.write);
         if (interactive_) {
-            int in[2];
-            check(::pipe2(in, O_CLOEXEC), "pipe2(stdin)");
-            child_stdio_[0] = Fd(in[0]);
-            stdin_writer_ = Fd(in[1]);
+            sys::Pipe in = sys::pipe("stdin");
+            child_stdio_[0] = std::move(in.read);
+            stdin_writer_ = std::move(in.write);
         } else {
             child_stdio_[0] = open_fd("/dev/null", O_RDONLY);
         }
@@ -111,10 +108,9 @@ void Lifecycle::start_monitor(Container& c) {
     // Before anything is prepared, so that whatever becomes of this command
     // line (Ctrl-C, a SIGKILL), the start is the monitor's to finish or undo.
     // The command line waits on one end until the monitor says "started".
-    int pair[2];
-    check(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), "socketpair(AF_UNIX, SOCK_SEQPACKET)");
-    Fd command_line_end(pair[0]);
-    Fd monitor_end(pair[1]);
+    sys::SocketPair pair = sys::socketpair(SOCK_SEQPACKET, "the monitor's \"started\"");
+    Fd command_line_end = std::move(pair.first);
+    Fd monitor_end = std::move(pair.second);
     // TODO(06.1): fork(2) the monitor (on failure, throw_errno("fork() the
     //   monitor")). From here on two processes run this code:
     //   - The parent is the command line: it only waits, then _exits. Close
@@ -140,8 +136,8 @@ void Lifecycle::start_monitor(Container& c) {
     //     monitor_end in notify_ (std::move) for started(), close what our
     //     caller left open (close_inherited_fds(), process.hpp: a `$(...)`
     //     would otherwise wait for the container's end), and leave the
-    //     session of the terminal that ran `run -d`: setsid(2), in check()
-    //     with the text "setsid()", so that its hang-up and Ctrl-C are not
+    //     session of the terminal that ran `run -d`: setsid(2), with
+    //     sys::setsid(), so that its hang-up and Ctrl-C are not
     //     for the monitor. Then
     //     trace::step(fmt::format("fork() = {}: the monitor of container {}, in a session of its own", ...))
     //     with ::getpid() and the 12 digits.
@@ -192,7 +188,7 @@ void Lifecycle::start_monitor(Container& c) {
     // What our caller left open is its own: a `$(...)` would wait for the
     // container's end if we held its pipe that long.
     close_inherited_fds();
-    check(::setsid(), "setsid()");
+    sys::setsid();
     trace::step(fmt::format("fork() = {}: the monitor of container {}, in a session of its own", ::getpid(),
                             c.id.substr(0, 12)));
     //} TODO(06.1)
@@ -233,7 +229,7 @@ void Lifecycle::setup_after_root(Container& /*c*/) {
         //   with its slave end, which makes this process the leader of a new
         //   session whose controlling terminal it is, and its stdin, stdout
         //   and stderr (so busybox sh has job control, and Ctrl-C is SIGINT
-        //   for the command in the foreground); and send_fd() of its master
+        //   for the command in the foreground); and sys::send_fd() of its master
         //   end over console_[1], the socket pair prepare() made: the runtime
         //   outside keeps the master (started(), below). The Pty's own
         //   descriptors may close when it goes out of scope: the copies on
@@ -244,7 +240,7 @@ void Lifecycle::setup_after_root(Container& /*c*/) {
         //| throw UsageError("TODO(06.3): no terminal yet: run -t has no pty to give the container");
         Pty pty = open_pty(STDIN_FILENO);
         become_terminal_session(pty.slave.get());
-        send_fd(console_[1].get(), pty.master.get());
+        sys::send_fd(console_[1].get(), {pty.master.get(), "the pty master"});
         //} TODO(06.3)
         return;
     }
@@ -252,8 +248,9 @@ void Lifecycle::setup_after_root(Container& /*c*/) {
     //   that prepare() made for -d: child_stdio_[0], [1], [2] (/dev/null,
     //   or with -i the read end of a pipe whose write end the monitor keeps
     //   open; the write ends of the stdout and stderr pipes). An attached
-    //   run has none of them, and keeps ours. dup2(2) each one that is set onto 0, 1 or 2, in check()
-    //   with the text "dup2(<its fd>, <0, 1 or 2>)". (The originals are
+    //   run has none of them, and keeps ours. dup2(2) each one that is set
+    //   onto 0, 1 or 2 (sys::dup2(), which traces "dup2(<its fd>, <0, 1 or
+    //   2>)"). (The originals are
     //   close-on-exec: only the copies reach the command.) Without this, the
     //   command writes where the monitor does: into the stdout of the
     //   command line that ran `run -d`, which a caller such as $(...) or a
@@ -265,7 +262,7 @@ void Lifecycle::setup_after_root(Container& /*c*/) {
     //| }
     for (int fd = 0; fd < 3; ++fd) {
         if (child_stdio_[fd]) {
-            check(::dup2(child_stdio_[fd].get(), fd), fmt::format("dup2({}, {})", child_stdio_[fd].get(), fd));
+            sys::dup2(child_stdio_[fd].get(), fd);
         }
     }
     //} TODO(06.2)
@@ -278,13 +275,13 @@ void Lifecycle::started(Container& /*c*/) {
     }
     if (tty_) {
         // TODO(06.3): receive into pty_master_ the pty's master end that the
-        //   child sent (receive_fd() on console_[0]): the code below copies
+        //   child sent (sys::receive_fd() on console_[0]): the code below copies
         //   between it and our terminal (attached), or into the log (-d).
         //   Then close both ends of the socket pair (reset()): their work is
         //   done. Why only now, in started()? The child sent it before its
         //   execvp(), and a start that failed never comes here.
         //{ TODO(06.3)
-        pty_master_ = receive_fd(console_[0].get());
+        pty_master_ = sys::receive_fd(console_[0].get());
         console_[0].reset();
         console_[1].reset();
         //} TODO(06.3)
@@ -323,14 +320,7 @@ void Lifecycle::started(Container& /*c*/) {
         //} TODO(06.2)
         release_startup_pages();
     } else if (pty_master_) {
-        raw_.emplace(STDIN_FILENO);
-        relay_.emplace();
-        if (interactive_) {
-            relay_->copy(STDIN_FILENO, pty_master_.get(), false);
-        }
-        relay_->copy(pty_master_.get(), STDOUT_FILENO, true);
-        relay_->follow_window_size(STDIN_FILENO, pty_master_.get());
-        relay_->start();
+        attached_.emplace(pty_master_.get(), interactive_);
     }
 }
 
@@ -338,14 +328,14 @@ void Lifecycle::after_exit(Container& /*c*/) {
     if (relay_) {
         relay_->stop();
     }
-    raw_.reset();
+    attached_.reset();  // the container's last output shown, our terminal restored
 }
 
 void Lifecycle::cleanup(Container& /*c*/) noexcept {
     if (relay_) {
         relay_->stop();
     }
-    raw_.reset();
+    attached_.reset();  // the container's last output shown, our terminal restored
 }
 
 }  // namespace minidocker

@@ -18,6 +18,7 @@
 
 #include "error.hpp"
 #include "store.hpp"
+#include "sys.hpp"
 #include "trace.hpp"
 
 namespace minidocker {
@@ -28,9 +29,9 @@ Pty open_pty(int size_from) {
     // unlocked. Called in the container, after chapter 03 mounted its own
     // devpts: the terminal is one of the container's, not one of the host's.
     Pty pty;
-    pty.master = Fd(static_cast<int>(check(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), "posix_openpt(O_RDWR)")));
-    check(::grantpt(pty.master.get()), "grantpt()");
-    check(::unlockpt(pty.master.get()), "unlockpt()");
+    pty.master = sys::posix_openpt(O_RDWR | O_NOCTTY);
+    sys::grantpt({pty.master.get(), "master"});
+    sys::unlockpt({pty.master.get(), "master"});
     char name[64];
     if (int err = ::ptsname_r(pty.master.get(), name, sizeof name); err != 0) {
         errno = err;
@@ -46,50 +47,14 @@ Pty open_pty(int size_from) {
     return pty;
 }
 
-void send_fd(int socket, int fd) {
-    char control[CMSG_SPACE(sizeof(int))] = {};
-    char byte = 'F';
-    iovec iov{&byte, 1};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-    check(::sendmsg(socket, &msg, MSG_NOSIGNAL), "sendmsg(SCM_RIGHTS, the pty master)");
-}
-
-Fd receive_fd(int socket) {
-    char control[CMSG_SPACE(sizeof(int))] = {};
-    char byte = 0;
-    iovec iov{&byte, 1};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    check(::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC), "recvmsg(SCM_RIGHTS)");
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) {
-        throw std::runtime_error("the container sent no terminal");
-    }
-    int fd = -1;
-    std::memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
-    return Fd(fd);
-}
-
 void become_terminal_session(int slave) {
     // A new session has no controlling terminal; TIOCSCTTY makes the slave
     // ours. Then the line discipline turns Ctrl-C into SIGINT for the
     // foreground process group, and the shell can do job control.
-    check(::setsid(), "setsid()");
-    check(::ioctl(slave, TIOCSCTTY, 0), "ioctl(slave, TIOCSCTTY)");
+    sys::setsid();
+    sys::set_controlling_terminal({slave, "slave"});
     for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
-        check(::dup2(slave, fd), fmt::format("dup2(slave, {})", fd));
+        sys::dup2({slave, "slave"}, fd);
     }
 }
 //! [ch06-pty]
@@ -134,7 +99,7 @@ void Relay::follow_window_size(int tty, int pty) {
     sigemptyset(&set);
     sigaddset(&set, SIGWINCH);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    window_signal_ = Fd(static_cast<int>(check(::signalfd(-1, &set, SFD_CLOEXEC), "signalfd(SIGWINCH)")));
+    window_signal_ = sys::signalfd(set);
     window_from_ = tty;
     window_to_ = pty;
 }
@@ -269,6 +234,15 @@ std::vector<LogRecord> parse_log(const std::string& data, size_t& offset) {
         }
     }
     return records;
+}
+
+AttachedTerminal::AttachedTerminal(int master, bool interactive) : raw_(STDIN_FILENO) {
+    if (interactive) {
+        relay_.copy(STDIN_FILENO, master, false);
+    }
+    relay_.copy(master, STDOUT_FILENO, true);
+    relay_.follow_window_size(STDIN_FILENO, master);
+    relay_.start();
 }
 
 }  // namespace minidocker

@@ -12,14 +12,11 @@
 ///   in the child, inside the container:       (its own /dev/pts, so `tty` says /dev/pts/0)
 ///     Pty pty = open_pty(STDIN_FILENO);       // window size copied from ours
 ///     become_terminal_session(pty.slave.get());
-///     send_fd(console, pty.master.get());     execvp(...)
-///   in the runtime: Fd master = receive_fd(console);
-///   RawMode raw{STDIN_FILENO};                // until destroyed
-///   Relay relay;
-///   relay.copy(STDIN_FILENO, master.get(), false);
-///   relay.copy(master.get(), STDOUT_FILENO, true);
-///   relay.follow_window_size(STDIN_FILENO, master.get());
-///   relay.start();  ... wait for the command ...  relay.stop();
+///     sys::send_fd(console, {pty.master.get(), "the pty master"});   execvp(...)
+///   in the runtime:
+///     Fd master = sys::receive_fd(console);
+///     AttachedTerminal attached{master.get(), interactive};  // raw mode, copying
+///     ... wait for the command ...  attached.stop();
 /// \endcode
 ///
 /// A detached container's monitor uses the same Relay to write what the
@@ -45,11 +42,6 @@ struct Pty {
 /// A new pseudo-terminal pair from /dev/ptmx. When `size_from` is a
 /// terminal, the new one gets its window size (else 24x80).
 Pty open_pty(int size_from = 0);
-
-/// One descriptor over a Unix socket (SCM_RIGHTS): how the pty the child
-/// made inside the container reaches the runtime outside.
-void send_fd(int socket, int fd);
-Fd receive_fd(int socket);
 
 /// Child side: a new session whose controlling terminal is `slave`, which
 /// also becomes stdin, stdout and stderr.
@@ -108,6 +100,22 @@ private:
     int window_from_ = -1;
     int window_to_ = -1;
     std::thread thread_;
+};
+
+/// `run -t` and `exec -t` without -d: the user's terminal (our stdin) in raw
+/// mode, the container's output copied from the pty's `master` to our
+/// stdout, what the user types copied to it (`interactive`, -i), and the
+/// window size followed. `run` and `exec` attach the same way. Until stop()
+/// or destruction, which restores the terminal.
+class AttachedTerminal {
+public:
+    AttachedTerminal(int master, bool interactive);
+    /// Copies what the container still wrote, then ends the copying.
+    void stop() noexcept { relay_.stop(); }
+
+private:
+    RawMode raw_;  // declared first: restored last, once the relay has stopped
+    Relay relay_;
 };
 
 /// The log, read back: each record's text, in order, with its stream.

@@ -31,6 +31,7 @@
 #include "freezer.hpp"
 #include "layer.hpp"
 #include "state.hpp"
+#include "sys.hpp"
 #include "trace.hpp"
 
 namespace minidocker {
@@ -409,8 +410,7 @@ Fd store_layer(const Store& store, const std::string& temp, const std::string& l
     if (::access(store.layer_dir(layer).c_str(), F_OK) == 0) {
         remove_tree(temp);  // the same content is a layer already: share it
     } else {
-        check(::rename(temp.c_str(), store.layer_dir(layer).c_str()),
-              fmt::format("rename(\"{}\", \"{}\")", temp, store.layer_dir(layer)));
+        sys::rename(temp, store.layer_dir(layer));
     }
     store.short_link(layer);
     return lock;
@@ -436,7 +436,7 @@ Image image_on(const std::optional<Image>& base, const std::string& name, const 
 // makes them durable before the image file that names them is.
 void save_durably(const Store& store, Image& image) {
     Fd root = open_fd(store.root(), O_RDONLY | O_DIRECTORY);
-    check(::syncfs(root.get()), fmt::format("syncfs(\"{}\")", store.root()));
+    sys::syncfs({root.get(), trace::quote(store.root())});
     store.save_image(image);
 }
 

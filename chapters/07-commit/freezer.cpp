@@ -21,7 +21,9 @@
 #include "cgroup_driver.hpp"
 #include "container_view.hpp"
 #include "error.hpp"
+#include "mountinfo.hpp"
 #include "state.hpp"
+#include "sys.hpp"
 #include "trace.hpp"
 
 namespace minidocker {
@@ -54,16 +56,9 @@ void wait_for(const std::string& file, Done done, const std::function<void()>& n
 
 // Where the v1 freezer hierarchy is mounted ("/sys/fs/cgroup/freezer"), or "".
 std::string freezer_mountpoint() {
-    std::istringstream mountinfo(read_text_file("/proc/self/mountinfo"));
-    for (std::string line; std::getline(mountinfo, line);) {
-        std::istringstream in(line);
-        std::string skip, mountpoint, word, fstype, source, options;
-        in >> skip >> skip >> skip >> skip >> mountpoint;
-        while (in >> word && word != "-") {
-        }
-        in >> fstype >> source >> options;
-        if (fstype == "cgroup" && ("," + options + ",").find(",freezer,") != std::string::npos) {
-            return mountpoint;
+    for (const MountEntry& m : parse_mountinfo(read_text_file("/proc/self/mountinfo"))) {
+        if (m.fstype == "cgroup" && ("," + m.super_options + ",").find(",freezer,") != std::string::npos) {
+            return m.point;
         }
     }
     return "";
@@ -159,17 +154,18 @@ Freezer::Freezer(pid_t init_pid, const std::string& id) {
         // makes it, the last one out removes it, and that may happen
         // between our two mkdir()s: then make it again.
         start_keeper();  // before the mkdir: a commit killed after it leaves nothing
-        int made = 0;
-        do {
+        for (bool made = false; !made;) {
             make_dirs(mountpoint + "/minidocker");
-            made = ::mkdir(v1_dir_.c_str(), 0755);
-        } while (made != 0 && errno == ENOENT);
-        if (made != 0) {
-            int err = errno;
-            stop_keeper();
-            errno = err;
+            try {
+                sys::mkdir(v1_dir_, 0755);
+                made = true;
+            } catch (const std::system_error& e) {
+                if (e.code().value() != ENOENT) {  // ENOENT: minidocker/ went meanwhile
+                    stop_keeper();
+                    throw;
+                }
+            }
         }
-        check(made, fmt::format("mkdir(\"{}\")", v1_dir_));
         try {
             trace::step(fmt::format("moving the processes of PID 1 = {} into {}", init_pid, v1_dir_));
             move_all(init_pid, v1_dir_);
@@ -207,20 +203,17 @@ Freezer::~Freezer() { thaw(); }
 // keeper waits on a pipe. We write "t" once we have thawed; end-of-file
 // without it means we died frozen, and the keeper thaws.
 void Freezer::start_keeper() {
-    int fds[2];
-    check(::pipe2(fds, O_CLOEXEC), "pipe2() for the freezer's keeper");
+    sys::Pipe pipe = sys::pipe("the freezer's keeper");
     pid_t pid = ::fork();
     if (pid < 0) {
-        ::close(fds[0]);
-        ::close(fds[1]);
         throw_errno("fork() the freezer's keeper");
     }
     if (pid == 0) {
-        ::close(fds[1]);
+        pipe.write.reset();
         char word = 0;
         ssize_t n;
         do {
-            n = ::read(fds[0], &word, 1);
+            n = ::read(pipe.read.get(), &word, 1);
         } while (n < 0 && errno == EINTR);
         keeper_ = -1;
         if (n == 0 && (!v2_dir_.empty() || ::access(v1_dir_.c_str(), F_OK) == 0)) {
@@ -228,9 +221,8 @@ void Freezer::start_keeper() {
         }
         ::_exit(0);
     }
-    ::close(fds[0]);
     keeper_ = pid;
-    keeper_fd_ = fds[1];
+    keeper_fd_ = pipe.write.release();
 }
 
 void Freezer::stop_keeper() noexcept {

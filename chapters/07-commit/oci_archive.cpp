@@ -30,6 +30,7 @@
 #include "fd.hpp"
 #include "layer.hpp"
 #include "state.hpp"
+#include "sys.hpp"
 #include "trace.hpp"
 
 namespace minidocker {
@@ -730,11 +731,11 @@ void save_archive(const Store& store, const std::vector<Image>& images, const st
     try {
         // mkostemp makes it 0600; it is an ordinary file, as readable as the
         // others the runtime writes (umask 022).
-        check(::fchmod(fd.get(), 0644), fmt::format("fchmod(\"{}\", 0644)", temp));
+        sys::fchmod({fd.get(), trace::quote(temp)}, 0644);
         trace::step(fmt::format("writing {} blobs to {}", blobs.size(), temp));
         write_layout(fd.get(), index, blobs);
-        check(::fsync(fd.get()), fmt::format("fsync(\"{}\")", temp));
-        check(::rename(temp.c_str(), path.c_str()), fmt::format("rename(\"{}\", \"{}\")", temp, path));
+        sys::fsync({fd.get(), trace::quote(temp)});
+        sys::rename(temp, path);
     } catch (...) {
         ::unlink(temp.c_str());
         throw;
@@ -792,7 +793,7 @@ std::vector<Image> load_archive(const Store& store, const std::string& path, con
         // The layers' files were written without an fsync each; one
         // syncfs() makes them durable before the image files that name them.
         Fd root = open_fd(store.root(), O_RDONLY | O_DIRECTORY);
-        check(::syncfs(root.get()), fmt::format("syncfs(\"{}\")", store.root()));
+        sys::syncfs({root.get(), trace::quote(store.root())});
         for (Image& image : images) {
             std::string file = store.root() + "/images/" + image.ref() + ".json";
             std::optional<std::string> old;

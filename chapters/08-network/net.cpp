@@ -15,6 +15,7 @@
 #include "error.hpp"
 #include "state.hpp"
 #include "store.hpp"
+#include "sys.hpp"
 #include "trace.hpp"
 
 namespace minidocker {
@@ -85,11 +86,7 @@ void replace_init_file(const std::string& init, const std::string& path, const s
 
 }  // namespace
 
-std::string host_hostname() {
-    char name[HOST_NAME_MAX + 1] = {};
-    check(::gethostname(name, sizeof name - 1), "gethostname()");
-    return name;
-}
+std::string host_hostname() { return sys::gethostname(); }
 
 void Network::add_run_options(CLI::App& run) {
     net_option_ = run.add_option("--net,--network", net_arg_,
@@ -240,11 +237,11 @@ void Network::setup_before_root(Container& /*c*/) {
     // process sees its interfaces and its 127.0.0.1. The PID, mount and UTS
     // namespaces stay our own.
     // TODO(08.2): setns(2) into other_net_ (it is a network namespace:
-    // say so with CLONE_NEWNET), through check() so that a failure names
-    // the call.
+    // say so with CLONE_NEWNET), with sys::setns(), the descriptor described
+    // as "fd of /proc/<other_pid_>/ns/net" so that the trace and a failure
+    // name it.
     //{ TODO(08.2)
-    check(::setns(other_net_.get(), CLONE_NEWNET),
-          fmt::format("setns(fd of /proc/{}/ns/net, CLONE_NEWNET)", other_pid_));
+    sys::setns({other_net_.get(), fmt::format("fd of /proc/{}/ns/net", other_pid_)}, CLONE_NEWNET);
     //} TODO(08.2)
     other_net_ = Fd{};
 }

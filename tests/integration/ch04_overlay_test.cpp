@@ -30,6 +30,7 @@
 #include <sstream>
 
 #include "harness.hpp"
+#include "mountinfo.hpp"
 
 namespace fs = std::filesystem;
 using namespace minidocker::test;
@@ -154,16 +155,10 @@ void make_tree(const std::string& dir, const std::vector<std::pair<std::string, 
 // The super options of the overlay mounted at the container's "/", from
 // /proc/<pid>/mountinfo ("" when there is none).
 std::string root_overlay_options(pid_t pid) {
-    for (const std::string& line : lines(read_file("/proc/" + std::to_string(pid) + "/mountinfo"))) {
-        std::istringstream in(line);
-        std::vector<std::string> fields;
-        for (std::string f; in >> f;) {
-            fields.push_back(f);
-        }
-        auto dash = std::find(fields.begin(), fields.end(), "-");
-        if (fields.size() > 4 && fields[4] == "/" && dash != fields.end() && dash + 3 < fields.end() &&
-            *(dash + 1) == "overlay") {
-            return *(dash + 3);
+    for (const minidocker::MountEntry& m :
+         minidocker::parse_mountinfo(read_file("/proc/" + std::to_string(pid) + "/mountinfo"))) {
+        if (m.point == "/" && m.fstype == "overlay") {
+            return m.super_options;
         }
     }
     return "";

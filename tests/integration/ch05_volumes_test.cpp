@@ -22,6 +22,7 @@
 #include <sstream>
 
 #include "harness.hpp"
+#include "mountinfo.hpp"
 
 namespace fs = std::filesystem;
 using namespace minidocker::test;
@@ -54,25 +55,11 @@ bool one_line(const std::string& err) { return lines(err).size() == 1; }
 
 std::string host_mounts() { return read_file("/proc/self/mountinfo"); }
 
-// One mountinfo line's fields 4 and 5: the root of the mount in its
-// filesystem, and where it is mounted.
-struct MountEntry {
-    std::string root;
-    std::string point;
-};
+// A mountinfo text's lines, by the runtime's own parser (common/mountinfo.hpp):
+// root is the part of its filesystem a mount shows, point where it is mounted.
+using minidocker::MountEntry;
 
-std::vector<MountEntry> mount_entries(const std::string& mountinfo) {
-    std::vector<MountEntry> entries;
-    for (const std::string& line : lines(mountinfo)) {
-        std::istringstream in(line);
-        std::string id, parent, device;
-        MountEntry e;
-        if (in >> id >> parent >> device >> e.root >> e.point) {
-            entries.push_back(e);
-        }
-    }
-    return entries;
-}
+std::vector<MountEntry> mount_entries(const std::string& mountinfo) { return minidocker::parse_mountinfo(mountinfo); }
 
 std::vector<std::string> mount_points(const std::string& mountinfo) {
     std::vector<std::string> points;

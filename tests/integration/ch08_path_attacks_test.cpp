@@ -56,6 +56,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "mountinfo.hpp"
 
 namespace fs = std::filesystem;
 using namespace minidocker::test;
@@ -118,18 +119,8 @@ std::string without(std::string s, const std::string& from, const std::string& t
 // mount-point fstype source" per mount.
 std::multiset<std::string> host_mounts() {
     std::multiset<std::string> out;
-    for (const std::string& line : lines(read_file("/proc/self/mountinfo"))) {
-        std::istringstream in(line);
-        std::vector<std::string> f;
-        for (std::string w; in >> w;) {
-            f.push_back(w);
-        }
-        auto dash = std::find(f.begin(), f.end(), "-");
-        if (f.size() < 5 || dash == f.end() || std::distance(dash, f.end()) < 3) {
-            out.insert(line);
-            continue;
-        }
-        out.insert(f[3] + " " + f[4] + " " + *(dash + 1) + " " + *(dash + 2));
+    for (const minidocker::MountEntry& m : minidocker::parse_mountinfo(read_file("/proc/self/mountinfo"))) {
+        out.insert(m.root + " " + m.point + " " + m.fstype + " " + m.source);
     }
     return out;
 }

@@ -16,6 +16,7 @@
 #include <sys/sysmacros.h>
 
 #include <csignal>
+#include <filesystem>
 #include <functional>
 #include <string>
 
@@ -175,6 +176,28 @@ TEST(Sys, DescriptorsAreShownByWhatTheyAre) {
               "[00 test] mkdirat(rootfs, \"sub\", 0755) = 0\n"
               "[00 test] openat(rootfs, \"file\", O_WRONLY|O_CREAT|O_EXCL, 0644) = 0\n");
     EXPECT_EQ(sys::read_file(dir / "f"), "hello");
+}
+
+// What is there already is no error for the _if_missing calls, a dangling
+// symbolic link included (they never follow one); anything else is.
+TEST(Sys, IfMissingCallsAnswerFalseForWhatIsThere) {
+    TempDir dir;
+    ASSERT_EQ(::symlink("/nonexistent/target", (dir / "dangling").c_str()), 0);
+    Fd top = open_fd(dir.path(), O_RDONLY | O_DIRECTORY);
+    TraceCapture trace;
+    EXPECT_TRUE(sys::mkdirat_if_missing({top.get(), "rootfs"}, "sub", 0755));
+    EXPECT_FALSE(sys::mkdirat_if_missing({top.get(), "rootfs"}, "sub", 0755));
+    EXPECT_FALSE(sys::mkdirat_if_missing({top.get(), "rootfs"}, "dangling", 0755));
+    EXPECT_TRUE(sys::create_file_at_if_missing({top.get(), "rootfs"}, "file", 0644));
+    EXPECT_FALSE(sys::create_file_at_if_missing({top.get(), "rootfs"}, "file", 0644));
+    EXPECT_FALSE(sys::create_file_at_if_missing({top.get(), "rootfs"}, "dangling", 0644));
+    EXPECT_THROW(sys::create_file_at_if_missing({top.get(), "rootfs"}, "missing/file", 0644), std::system_error);
+    EXPECT_EQ(trace.text(),
+              "[00 test] mkdirat(rootfs, \"sub\", 0755) = 0\n"
+              "[00 test] openat(rootfs, \"file\", O_WRONLY|O_CREAT|O_EXCL, 0644) = 0\n"
+              "[00 test] openat(rootfs, \"missing/file\", O_WRONLY|O_CREAT|O_EXCL, 0644) = -1 ENOENT (No such file or "
+              "directory)\n");
+    EXPECT_FALSE(std::filesystem::exists("/nonexistent/target"));
 }
 
 TEST(Sys, Openat2StaysInTheRootAndNamesItsRules) {
