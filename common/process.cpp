@@ -278,6 +278,7 @@ ChildFailure exec_command(const std::vector<std::string>& command, std::vector<s
     }
     std::vector<std::string> args = command;
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (std::string& arg : args) {
         argv.push_back(arg.data());
     }

@@ -319,7 +319,11 @@ fi
 # ---------------------------------------------------------------- summary
 echo
 if [ $failures -eq 0 ]; then
-  echo "exercise $nn: honest (${#todos[@]} TODOs, $failed of $total tests fail on the skeleton, all pass on the reference)"
+  if $reference; then
+    echo "exercise $nn: honest (${#todos[@]} TODOs, $failed of $total tests fail on the skeleton, all pass on the reference)"
+  else
+    echo "exercise $nn: honest (${#todos[@]} TODOs, $failed of $total tests fail on the skeleton; the reference's run is the caller's)"
+  fi
 else
   echo "exercise $nn: NOT HONEST ($failures problems; logs in $logs)"
   exit 1
