@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# build.sh [BUILD_DIR] [--verbose] - configure and build everything (warnings
-# are errors).
+# build.sh [BUILD_DIR] [--verbose] [--target NAME] [-DVAR=VALUE ...] -
+# configure and build everything, or one target (warnings are errors); -D
+# arguments go to cmake.
 #
 # Shows the build's progress in a few lines and nothing else; everything the
 # compiler and the linker said is in BUILD_DIR/build.log. When the build
@@ -15,22 +16,29 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build
 verbose=${VERBOSE:-}
-for arg in "$@"; do
-  case $arg in
+# The unit tests, unless a -D says otherwise: a tree configured without them
+# (scripts/test.sh's) gets them back at the next plain build.sh.
+defines=(-DMINIDOCKER_WERROR=ON -DMINIDOCKER_UNIT_TESTS=ON)
+targets=()
+while [ $# -gt 0 ]; do
+  case $1 in
     --verbose) verbose=1 ;;
-    *) build=$arg ;;
+    --target) targets=(--target "$2"); shift ;;
+    -D*) defines+=("$1") ;;
+    *) build=$1 ;;
   esac
+  shift
 done
 mkdir -p "$build"
 log=$build/build.log
 
-if ! cmake -S . -B "$build" -DMINIDOCKER_WERROR=ON >"$log" 2>&1; then
+if ! cmake -S . -B "$build" "${defines[@]}" >"$log" 2>&1; then
   echo "build.sh: configuring $build failed:" >&2
   tail -n 30 "$log" >&2
   exit 1
 fi
 if [ -n "$verbose" ]; then
-  cmake --build "$build" -j"$(nproc)" 2>&1 | tee -a "$log"
+  cmake --build "$build" -j"$(nproc)" "${targets[@]}" 2>&1 | tee -a "$log"
   exit "${PIPESTATUS[0]}"
 fi
 
@@ -56,7 +64,7 @@ progress() {
 }
 
 start=$SECONDS
-if cmake --build "$build" -j"$(nproc)" 2>&1 | progress; then
+if cmake --build "$build" -j"$(nproc)" "${targets[@]}" 2>&1 | progress; then
   echo "build.sh: built $build in $((SECONDS - start)) s (log: $log)" >&2
   exit 0
 fi

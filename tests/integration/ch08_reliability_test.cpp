@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "mountinfo.hpp"
 
 namespace fs = std::filesystem;
 using namespace minidocker::test;
@@ -269,12 +270,8 @@ std::set<std::string> cgroup_dirs() {
 // tests/leak_check.sh records them.
 std::set<std::string> host_mounts() {
     std::set<std::string> out;
-    for (const std::string& line : lines(read_file("/proc/self/mountinfo"))) {
-        std::vector<std::string> w = words(line);
-        auto dash = std::find(w.begin(), w.end(), "-");
-        if (w.size() > 4 && dash != w.end() && dash + 2 < w.end()) {
-            out.insert(w[4] + " " + *(dash + 1) + " " + *(dash + 2));
-        }
+    for (const minidocker::MountEntry& m : minidocker::parse_mountinfo(read_file("/proc/self/mountinfo"))) {
+        out.insert(m.point + " " + m.fstype + " " + m.source);
     }
     return out;
 }
