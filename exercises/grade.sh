@@ -233,8 +233,9 @@ trap 'exit 143' TERM
 
 # The build of everything a submission does not change, before chapter NN's
 # feature: the previous chapter's feature library (chapter 01 builds on
-# common/). chNN_integration/fast builds the test program without what
-# add_dependencies() adds (every later chapter): its tests run bin/chNN only.
+# common/), and the suites' harness. chNN_integration/fast builds the test
+# program without what add_dependencies() adds (every later chapter): its
+# tests run bin/chNN only.
 if [ "$nn" = 01 ]; then
   base_target=minidocker_common
 else
@@ -253,7 +254,7 @@ setup_worker() {  # setup_worker K: configures and builds worker K; dies on fail
     cmake -S "$repo" -B "$w/build" -G "Unix Makefiles" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -DNDEBUG" -DMINIDOCKER_EXERCISE="$nn" \
       -DMINIDOCKER_EXERCISE_DIR="$w/src" -DMINIDOCKER_WERROR=ON &&
-      cmake --build "$w/build" -j2 --target "$base_target" probe rootfs &&
+      cmake --build "$w/build" -j2 --target "$base_target" probe rootfs integration_harness &&
       cmake --build "$w/build" -j2 --target "${chapter}_integration/fast"
   } >"$log" 2>&1 || {
     tail -n 20 "$log" >&2

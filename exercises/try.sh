@@ -114,14 +114,15 @@ if [ ! -f "$build_dir/CMakeCache.txt" ] || [ "$(cache_value MINIDOCKER_EXERCISE)
 fi
 
 # ---------------------------------------------------------------- build
-# chNN, and what its tests run: the probe and the busybox rootfs. The test
+# chNN, and what its tests run: the probe and the busybox rootfs; and the
+# suites' harness, a library of its own. The test
 # program chNN_integration depends (add_dependencies) on every later chapter,
 # which the tests named chNN@chNN do not run: with Makefiles, the target
 # chNN_integration/fast builds it without them.
 integration=${chapter}_integration
 [ "$(cache_value CMAKE_GENERATOR)" != "Unix Makefiles" ] || integration=${chapter}_integration/fast
 echo "try.sh: building $chapter (log: $logs/build.log)"
-if ! { cmake --build "$build_dir" -j2 --target "$chapter" probe rootfs &&
+if ! { cmake --build "$build_dir" -j2 --target "$chapter" probe rootfs integration_harness &&
   cmake --build "$build_dir" -j2 --target "$integration"; } >"$logs/build.log" 2>&1; then
   echo
   echo "try.sh: the build failed. The compiler's first errors:"
