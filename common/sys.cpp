@@ -5,12 +5,18 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <grp.h>
+#include <linux/bpf.h>
+#include <linux/capability.h>
 #include <linux/close_range.h>
+#include <linux/filter.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -432,6 +438,80 @@ Fd receive_fd(int socket) {
     int fd = -1;
     std::memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
     return Fd{fd};
+}
+
+// ---- privileges (chapter 09) ---------------------------------------------------
+
+void capbset_drop(int cap, const std::string& name) {
+    std::string call = fmt::format("prctl(PR_CAPBSET_DROP, {})", name);
+    check(::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), call);
+}
+
+void clear_ambient_capabilities() {
+    std::string call = "prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)";
+    check(::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), call);
+}
+
+void capset(uint64_t effective, uint64_t permitted, uint64_t inheritable) {
+    std::string call = fmt::format("capset({{effective={:#x}, permitted={:#x}, inheritable={:#x}}})", effective,
+                                   permitted, inheritable);
+    // Version 3: two 32-bit words per set, low word first.
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2] = {};
+    for (int i = 0; i < 2; ++i) {
+        data[i].effective = static_cast<uint32_t>(effective >> (32 * i));
+        data[i].permitted = static_cast<uint32_t>(permitted >> (32 * i));
+        data[i].inheritable = static_cast<uint32_t>(inheritable >> (32 * i));
+    }
+    check(::syscall(SYS_capset, &header, data), call);
+}
+
+void set_no_new_privs() { check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS, 1)"); }
+
+void seccomp_set_filter(const std::string& program, const std::string& shown) {
+    std::string call =
+        fmt::format("seccomp(SECCOMP_SET_MODE_FILTER, 0, {{len={}, {}}})", program.size() / sizeof(sock_filter), shown);
+    sock_fprog prog{};
+    prog.len = static_cast<unsigned short>(program.size() / sizeof(sock_filter));
+    // The kernel copies the program: a pointer into our string is enough.
+    prog.filter = reinterpret_cast<sock_filter*>(const_cast<char*>(program.data()));  // NOLINT
+    check(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog), call);
+}
+
+void setgroups(const std::vector<gid_t>& groups) {
+    std::string call = fmt::format("setgroups({}, [{}])", groups.size(), fmt::join(groups, ", "));
+    check(::setgroups(groups.size(), groups.data()), call);
+}
+
+void setresgid(gid_t gid) { check(::setresgid(gid, gid, gid), fmt::format("setresgid({0}, {0}, {0})", gid)); }
+
+void setresuid(uid_t uid) { check(::setresuid(uid, uid, uid), fmt::format("setresuid({0}, {0}, {0})", uid)); }
+
+Fd bpf_load_device_program(const std::vector<BpfInsn>& insns) {
+    static_assert(sizeof(BpfInsn) == sizeof(bpf_insn));
+    std::string call = fmt::format(
+        "bpf(BPF_PROG_LOAD, {{type=BPF_PROG_TYPE_CGROUP_DEVICE, insn_cnt={}, license=\"GPL\"}})", insns.size());
+    static const char license[] = "GPL";
+    bpf_attr attr{};
+    attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    attr.insns = reinterpret_cast<uint64_t>(insns.data());  // NOLINT: the kernel's u64 for a pointer
+    attr.insn_cnt = static_cast<uint32_t>(insns.size());
+    attr.license = reinterpret_cast<uint64_t>(license);  // NOLINT
+    long fd = ::syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+    check(fd, call);
+    Fd owned{static_cast<int>(fd)};
+    // bpf(2) sets close-on-exec itself on the descriptors it returns.
+    return owned;
+}
+
+void bpf_attach_device_program(const DescribedFd& cgroup, const DescribedFd& program) {
+    std::string call = fmt::format("bpf(BPF_PROG_ATTACH, {{target={}, attach_bpf={}, type=BPF_CGROUP_DEVICE}})",
+                                   cgroup.shown, program.shown);
+    bpf_attr attr{};
+    attr.target_fd = static_cast<uint32_t>(cgroup.fd);
+    attr.attach_bpf_fd = static_cast<uint32_t>(program.fd);
+    attr.attach_type = BPF_CGROUP_DEVICE;
+    check(::syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof attr), call);
 }
 
 }  // namespace minidocker::sys

@@ -38,6 +38,7 @@
 #include <ctime>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "fd.hpp"
 
@@ -199,5 +200,43 @@ void set_controlling_terminal(const DescribedFd& tty);
 void send_fd(int socket, const DescribedFd& fd);
 /// Receives one (recvmsg with SCM_RIGHTS), close-on-exec.
 Fd receive_fd(int socket);
+
+// ---- privileges (chapter 09) ---------------------------------------------------
+
+/// prctl(PR_CAPBSET_DROP): `cap` leaves our bounding set, for good and for
+/// every later execve: `prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN)`. `name` is
+/// the capability's name, for the trace.
+void capbset_drop(int cap, const std::string& name);
+/// prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL): no ambient capabilities.
+void clear_ambient_capabilities();
+/// capset(2), version 3 (64 bits), for ourselves:
+/// `capset({effective=0xa80425fb, permitted=0xa80425fb, inheritable=0})`.
+void capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
+/// prctl(PR_SET_NO_NEW_PRIVS, 1): no execve will give us privileges again
+/// (setuid bits and file capabilities are ignored).
+void set_no_new_privs();
+/// seccomp(SECCOMP_SET_MODE_FILTER, 0, prog) with the classic BPF program
+/// `program` (struct sock_filter[], as bytes). `shown` names it:
+/// `seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=612, the default profile})`.
+void seccomp_set_filter(const std::string& program, const std::string& shown);
+/// setgroups(2): `setgroups(2, [10, 20])`.
+void setgroups(const std::vector<gid_t>& groups);
+/// setresgid(2) and setresuid(2) with one id for real, effective and saved.
+void setresgid(gid_t gid);
+void setresuid(uid_t uid);
+/// One eBPF instruction (struct bpf_insn of <linux/bpf.h>).
+struct BpfInsn {
+    uint8_t code;
+    uint8_t regs;  ///< dst_reg in the low 4 bits, src_reg in the high 4
+    int16_t off;
+    int32_t imm;
+};
+/// bpf(BPF_PROG_LOAD) of a BPF_PROG_TYPE_CGROUP_DEVICE program, license
+/// "GPL": `bpf(BPF_PROG_LOAD, {type=BPF_PROG_TYPE_CGROUP_DEVICE, insn_cnt=42, ...})`.
+/// Returns the program's descriptor.
+Fd bpf_load_device_program(const std::vector<BpfInsn>& insns);
+/// bpf(BPF_PROG_ATTACH) of that program to the cgroup v2 directory open as
+/// `cgroup`, type BPF_CGROUP_DEVICE.
+void bpf_attach_device_program(const DescribedFd& cgroup, const DescribedFd& program);
 
 }  // namespace minidocker::sys

@@ -14,7 +14,7 @@ packages=(
   # build
   build-essential cmake git pkg-config ccache
   # libraries (ARCHITECTURE.md, "Dependencies")
-  libcli11-dev libfmt-dev libgtest-dev nlohmann-json3-dev libarchive-dev libssl-dev
+  libcli11-dev libfmt-dev libgtest-dev nlohmann-json3-dev libarchive-dev libssl-dev libseccomp-dev
   # ... and what a static link of libarchive needs (pkg-config --static --libs libarchive;
   # libxml2 is named there, but chapter 04 keeps it out of the programs)
   libacl1-dev libzstd-dev liblz4-dev libb2-dev libbz2-dev liblzma-dev zlib1g-dev nettle-dev libxml2-dev libicu-dev

@@ -262,24 +262,6 @@ void remove_container(const Store& store, const std::string& id, bool force) {
 }
 //! [ch06-rm]
 
-// A pid, or the PID 1 of a running container.
-pid_t resolve_pid(const Store& store, const std::string& what) {
-    if (!what.empty() && std::all_of(what.begin(), what.end(), ::isdigit)) {
-        return static_cast<pid_t>(std::stol(what));
-    }
-    std::string id;
-    try {
-        id = store.container_id(what);
-    } catch (const UsageError&) {
-        throw UsageError(fmt::format("\"{}\" is neither a pid nor the name or id of a container", what));
-    }
-    ContainerView v = load_container(store, id);
-    if (!v.running) {
-        throw UsageError(fmt::format("container {} is not running", what));
-    }
-    return v.state.pid;
-}
-
 void add_exec_command(Runtime& rt) {
     auto request = std::make_shared<ExecRequest>();
     auto name = std::make_shared<std::string>();

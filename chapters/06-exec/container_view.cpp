@@ -5,9 +5,12 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <sstream>
 
+#include "error.hpp"
 #include "mountinfo.hpp"
 #include "state.hpp"
 
@@ -148,5 +151,22 @@ ContainerView load_container(const Store& store, const std::string& id) {
     return v;
 }
 //! [ch06-state]
+
+pid_t resolve_pid(const Store& store, const std::string& what) {
+    if (!what.empty() && std::all_of(what.begin(), what.end(), ::isdigit)) {
+        return static_cast<pid_t>(std::stol(what));
+    }
+    std::string id;
+    try {
+        id = store.container_id(what);
+    } catch (const UsageError&) {
+        throw UsageError(fmt::format("\"{}\" is neither a pid nor the name or id of a container", what));
+    }
+    ContainerView v = load_container(store, id);
+    if (!v.running) {
+        throw UsageError(fmt::format("container {} is not running", what));
+    }
+    return v.state.pid;
+}
 
 }  // namespace minidocker

@@ -68,4 +68,8 @@ struct ContainerView {
 };
 ContainerView load_container(const Store& store, const std::string& id);
 
+/// `what` as a pid: a number, or the name or id of a running container
+/// (its PID 1). Throws UsageError for anything else.
+pid_t resolve_pid(const Store& store, const std::string& what);
+
 }  // namespace minidocker

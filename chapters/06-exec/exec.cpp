@@ -79,6 +79,12 @@ void set_env(std::vector<std::string>& env, const std::string& kv) {
     env.push_back(value);
 }
 
+// What later chapters add to exec (add_exec_extension()).
+std::vector<ExecExtension>& extensions() {
+    static std::vector<ExecExtension> added;
+    return added;
+}
+
 // One exec, step by step: what a step opens or makes, the later ones use.
 struct ExecSession {
     ExecSession(const ContainerView& view, const ExecRequest& request) : view(view), request(request) {}
@@ -242,6 +248,11 @@ void ExecSession::run_command(SyncChannel& channel, const SignalForwarder& signa
         // Refuses a directory outside the container (-w /proc/self/fd/N).
         chdir_inside(dir);
         std::vector<std::string> env = command_env(view, request);
+        for (const ExecExtension& e : extensions()) {
+            if (e.last_step) {
+                e.last_step(view, env);
+            }
+        }
         failure = exec_command(request.command, env, signals);  // returns only when execvp failed
     } catch (const std::system_error& e) {
         failure.error = e.code().value();
@@ -322,7 +333,14 @@ int ExecSession::wait_for_command(const SignalForwarder& signals) {
 
 }  // namespace
 
+void add_exec_extension(ExecExtension extension) { extensions().push_back(std::move(extension)); }
+
 int exec_in_container(const ContainerView& view, const ExecRequest& request) {
+    for (const ExecExtension& e : extensions()) {
+        if (e.prepare) {
+            e.prepare(view);
+        }
+    }
     trace::Owner owner("06 exec");
     ExecSession exec{view, request};
     exec.open_everything();

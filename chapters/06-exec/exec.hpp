@@ -16,6 +16,7 @@
 /// \endcode
 #pragma once
 
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -41,5 +42,18 @@ public:
 };
 /// Runs `request` in the running container `view`; returns its exit code.
 int exec_in_container(const ContainerView& view, const ExecRequest& request);
+
+/// What a later chapter adds to every exec (chapter 09: it drops
+/// privileges as its `run` does). `prepare` runs in exec's own process
+/// before it enters the container, where the container's records on the
+/// host can still be read; `last_step` in the child, in the container's
+/// namespaces, root and cgroups, right before execvp; it may change the
+/// command's environment. Either may be empty. Extensions run in the order
+/// they were added.
+struct ExecExtension {
+    std::function<void(const ContainerView& view)> prepare;
+    std::function<void(const ContainerView& view, std::vector<std::string>& env)> last_step;
+};
+void add_exec_extension(ExecExtension extension);
 
 }  // namespace minidocker

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
@@ -120,12 +121,21 @@ nlohmann::json inspect_json(const ContainerView& v) {
         {"Mounts", mounts.mounts},
         {"Config", config_json(v)},
     };
-    // A later chapter's fields (chapter 08: HostConfig.NetworkMode), merged
-    // in the way `docker inspect` shows them: the same objects, more keys.
-    try {
-        j.merge_patch(read_json(v.dir + "/inspect.json"));
-    } catch (const std::exception&) {
-        // none (a chapter before 08, or a container made by one)
+    // Later chapters' fields, each in a file of its own, inspect*.json
+    // (08: HostConfig.NetworkMode in inspect.json; 09: HostConfig.CapAdd...
+    // in inspect.09.json), merged in name order in the way `docker inspect`
+    // shows them: the same objects, more keys.
+    std::vector<std::string> extra;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(v.dir, ec)) {
+        std::string name = entry.path().filename().string();
+        if (name.rfind("inspect", 0) == 0 && name.size() > 5 && name.substr(name.size() - 5) == ".json") {
+            extra.push_back(entry.path().string());
+        }
+    }
+    std::sort(extra.begin(), extra.end());
+    for (const std::string& file : extra) {
+        j.update(read_json(file), /*merge_objects=*/true);  // (a null stays a null)
     }
     return j;
 }
