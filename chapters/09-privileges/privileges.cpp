@@ -148,14 +148,17 @@ TmpfsSpec parse_tmpfs(const std::string& arg) {
 }  // namespace
 
 void Privileges::add_run_options(CLI::App& run) {
-    run.add_option("--cap-add", cap_add_, "Add a Linux capability (SYS_ADMIN, CAP_NET_ADMIN, ALL)");
-    run.add_option("--cap-drop", cap_drop_, "Drop a Linux capability (CHOWN, ALL)");
+    run.add_option("--cap-add", cap_add_, "Add a Linux capability (SYS_ADMIN, CAP_NET_ADMIN, ALL)")
+        ->allow_extra_args(false);
+    run.add_option("--cap-drop", cap_drop_, "Drop a Linux capability (CHOWN, ALL)")->allow_extra_args(false);
     run.add_flag("--privileged", settings_.privileged,
                  "Give the container every capability, no seccomp filter, no masks, every device");
-    run.add_option("--security-opt", security_opts_, "seccomp=unconfined, seccomp=PROFILE.json, or no-new-privileges");
+    run.add_option("--security-opt", security_opts_, "seccomp=unconfined, seccomp=PROFILE.json, or no-new-privileges")
+        ->allow_extra_args(false);
     run.add_option("-u,--user", settings_.user, "Run as USER[:GROUP] (names from the image's /etc/passwd)");
-    run.add_option("--group-add", settings_.group_add, "Add a supplementary group");
-    run.add_option("--tmpfs", tmpfs_, "Mount a tmpfs at PATH[:OPTIONS] (size=64m,mode=1777...)");
+    run.add_option("--group-add", settings_.group_add, "Add a supplementary group")->allow_extra_args(false);
+    run.add_option("--tmpfs", tmpfs_, "Mount a tmpfs at PATH[:OPTIONS] (size=64m,mode=1777...)")
+        ->allow_extra_args(false);
     read_only_ = run.get_option_no_throw("--read-only");  // chapter 03's, for inspect
 }
 
