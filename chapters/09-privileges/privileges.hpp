@@ -24,9 +24,10 @@
 ///
 /// Moments (see common/runtime.hpp):
 /// \code{.unparsed}
-///   prepare            check the options; the capability set; the seccomp
-///                      filter, compiled once and cached; the container's
-///                      records (security.json, inspect.09.json, seccomp.bpf)
+///   begin              check the options; the capability set; the seccomp
+///                      filter, compiled once and cached
+///   prepare            the container's records (security.json,
+///                      inspect.09.json, seccomp.bpf)
 ///   create             the device rules: a devices cgroup (v1), a BPF
 ///                      program on its cgroup (v2)
 ///   enter              (child) into its devices cgroup (v1)
@@ -71,6 +72,7 @@ public:
 
     void add_run_options(CLI::App& run) override;
     void add_commands(Runtime& rt) override;
+    void begin(Container& c) override;
     void prepare(Container& c) override;
     void create(Container& c) override;
     void enter(Container& c) override;

@@ -13,6 +13,7 @@
 #      the floor of this design (overlay_floor.c: the kernel calls of an
 #      overlay root, an init layer, records and cgroups, and nothing else);
 #      then the same with the host's network (--net host, no network namespace)
+#   1a. chapter 09's privileges: ch09 run --rm against ch08 run --rm
 #   2. exec of /bin/true into a running container: minidocker exec, nsenter -a,
 #      runc exec
 #   3. commit of a read-write layer of 5,000 files (200 MB), against cp -a and
@@ -53,7 +54,7 @@ fi
 if [ ! -x "$repo/build/bin/minidocker" ]; then
   "$repo/scripts/build.sh" build > /dev/null
 fi
-cmake --build "$repo/build" --target minidocker > /dev/null
+cmake --build "$repo/build" --target minidocker ch08 > /dev/null
 md=$repo/build/bin/minidocker
 
 work=$(mktemp -d /tmp/minidocker-bench.XXXXXX)
@@ -239,6 +240,18 @@ group "Start to exit of /bin/true with the host's network (\`--net host\`)" "$ex
   "\`crun run\`, no network namespace" \
   "\`runc run\`, no network namespace" \
   "floor: \`unshare --mount --uts --ipc --pid --cgroup --fork true\`"
+
+echo "bench.sh: 1a. what chapter 09's privileges cost a start (${runs_start} runs each)"
+# Capabilities, the seccomp filter (compiled once, then read from the cache),
+# the masks and the device rules, against the same start without them.
+bench -w 5 -r "$runs_start" --export-json "$export_dir/start-ch09.json" -- \
+  "$repo/build/bin/ch09 run --rm busybox true" \
+  "$repo/build/bin/ch08 run --rm busybox true" \
+  "$repo/build/bin/ch09 run --rm --privileged busybox true"
+group "Start to exit of /bin/true: chapter 09 against chapter 08" "$export_dir/start-ch09.json" ms \
+  "\`ch09 run --rm busybox true\` (Docker's capabilities, seccomp, masks, devices)" \
+  "\`ch08 run --rm busybox true\` (root with every capability)" \
+  "\`ch09 run --rm --privileged busybox true\` (no filter, no masks, no device rules)"
 
 echo "bench.sh: 1b. where a start spends its time (${runs_start} traced runs)"
 # MINIDOCKER_TRACE_TIME=1 puts the time since tracing began before each

@@ -35,14 +35,45 @@
 //                          "last-reopen OUTCOME=N ..." (a round over all held
 //                          at the end or on SIGTERM), "write OUTCOME=N ...",
 //                          "written N" (OUTCOME: ok or an errno name)
+//
+// Chapter 09's privileges: each prints "WHAT ok" (and exits 0) or "WHAT
+// ERRNO" with the errno's name, e.g. "mount EPERM" (and exits 1).
+//   probe ids              "uid U euid E gid G egid EG groups G1,G2,..."
+//   probe mount TYPE SRC DIR [DATA]   mount(2) a filesystem
+//   probe remount-rw DIR   mount(2) MS_REMOUNT of DIR without MS_RDONLY
+//   probe write PATH TEXT  open PATH for writing (no O_TRUNC) and write TEXT
+//   probe rewrite PATH     read PATH, open it for writing and write back
+//                          exactly what was read (nothing if it held only
+//                          a newline): shows a write is possible, changes
+//                          nothing; "rewrite ok N" with N bytes written
+//   probe read-nonblock PATH   open O_NONBLOCK and read once (a kernel log
+//                          record): "read ok N", "read ok 0" for EAGAIN
+//   probe adjtimex         the right to set the clock, probed without moving
+//                          it: adjtimex() reads the status, then sets
+//                          ADJ_STATUS to that same status
+//   probe by-handle DIR TYPE HEX   open_by_handle_at(open(DIR), handle) and
+//                          print the file's contents ("shocker")
+//   probe unshare-user     unshare(CLONE_NEWUSER)
+//   probe add-key          add_key("user", ...) in the process keyring
+//                          (gone when the probe exits)
+//   probe clone3           a child through the raw clone3 system call
+//   probe threads N        N threads through pthread_create, joined
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <linux/keyctl.h>
+#include <linux/sched.h>
 #include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timex.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -425,6 +456,158 @@ int cmd_cgroup_first(const char* sleep_for) {
     return sleep_for != nullptr ? cmd_sleep(std::atof(sleep_for)) : 0;
 }
 
+// ---- chapter 09: what a container's root may do to the host ----
+
+// "WHAT ok" (0) or "WHAT ERRNO" (1), from a system call's return value.
+int outcome(const char* what, long ret) {
+    if (ret < 0) {
+        std::printf("%s %s\n", what, strerrorname_np(errno));
+        return 1;
+    }
+    std::printf("%s ok\n", what);
+    return 0;
+}
+
+int cmd_ids() {
+    gid_t groups[256];
+    int n = getgroups(256, groups);
+    std::printf("uid %d euid %d gid %d egid %d groups ", getuid(), geteuid(), getgid(), getegid());
+    for (int i = 0; i < n; ++i) {
+        std::printf("%s%d", i ? "," : "", groups[i]);
+    }
+    std::printf("\n");
+    return 0;
+}
+
+int cmd_rewrite(const char* path) {
+    std::string content;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return outcome("read", -1);
+    }
+    char buf[4096];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) {
+        content.append(buf, static_cast<size_t>(n));
+    }
+    close(fd);
+    // An empty setting reads back as "\n": write nothing then, so the value
+    // cannot change whatever the kernel makes of a lone newline.
+    if (content == "\n") {
+        content.clear();
+    }
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return outcome("rewrite", -1);
+    }
+    ssize_t n = content.empty() ? 0 : write(fd, content.data(), content.size());
+    close(fd);
+    if (n < 0) {
+        return outcome("rewrite", -1);
+    }
+    std::printf("rewrite ok %zd\n", n);
+    return 0;
+}
+
+int cmd_write(const char* path, const char* text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return outcome("write", -1);
+    }
+    ssize_t n = write(fd, text, std::strlen(text));
+    close(fd);
+    return outcome("write", n);
+}
+
+int cmd_read_nonblock(const char* path) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        return outcome("read", -1);
+    }
+    static char buf[65536];  // /dev/kmsg hands out whole records only
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    if (n < 0 && errno == EAGAIN) {
+        n = 0;  // opened, nothing logged yet
+    }
+    if (n < 0) {
+        return outcome("read", -1);
+    }
+    std::printf("read ok %zd\n", n);
+    return 0;
+}
+
+int cmd_adjtimex() {
+    timex tx{};
+    if (adjtimex(&tx) < 0) {
+        return outcome("adjtimex-read", -1);
+    }
+    // Setting the status it already has changes nothing, but the kernel
+    // asks for CAP_SYS_TIME before it looks at what is set.
+    int status = tx.status;
+    tx = timex{};
+    tx.modes = ADJ_STATUS;
+    tx.status = status;
+    return outcome("adjtimex", adjtimex(&tx));
+}
+
+int cmd_by_handle(const char* dir, const char* type, const char* hex) {
+    size_t bytes = std::strlen(hex) / 2;
+    std::vector<unsigned char> storage(sizeof(file_handle) + bytes);
+    auto* handle = reinterpret_cast<file_handle*>(storage.data());
+    handle->handle_bytes = static_cast<unsigned>(bytes);
+    handle->handle_type = std::atoi(type);
+    for (size_t i = 0; i < bytes; ++i) {
+        handle->f_handle[i] = static_cast<unsigned char>(std::stoul(std::string(hex + 2 * i, 2), nullptr, 16));
+    }
+    int mount_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (mount_fd < 0) {
+        return outcome("open", -1);
+    }
+    int fd = open_by_handle_at(mount_fd, handle, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return outcome("open_by_handle_at", -1);
+    }
+    std::printf("open_by_handle_at ok\n");
+    char buf[4096];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) {
+        std::fwrite(buf, 1, static_cast<size_t>(n), stdout);
+    }
+    close(fd);
+    close(mount_fd);
+    return 0;
+}
+
+int cmd_clone3() {
+    clone_args args{};
+    args.exit_signal = SIGCHLD;
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0) {
+        _exit(0);
+    }
+    if (pid > 0) {
+        waitpid(static_cast<pid_t>(pid), nullptr, 0);
+    }
+    return outcome("clone3", pid);
+}
+
+void* thread_main(void*) { return nullptr; }
+
+int cmd_threads(long count) {
+    std::vector<pthread_t> threads(static_cast<size_t>(count));
+    for (pthread_t& t : threads) {
+        int err = pthread_create(&t, nullptr, thread_main, nullptr);
+        if (err != 0) {
+            errno = err;
+            return outcome("threads", -1);
+        }
+    }
+    for (pthread_t& t : threads) {
+        pthread_join(t, nullptr);
+    }
+    std::printf("threads ok %ld\n", count);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -436,7 +619,8 @@ int main(int argc, char** argv) {
         std::fprintf(
             stderr,
             "usage: probe pid|pids|ns|hostname|fds|cgroup|lo|memhog N|forkbomb N|spin S|sleep S|chroot-escape F|"
-            "cgroup-first [S]|cwd PATH...|exe-attack S\n");
+            "cgroup-first [S]|cwd PATH...|exe-attack S|ids|mount T S D [O]|remount-rw D|write P T|rewrite P|"
+            "read-nonblock P|adjtimex|by-handle D T HEX|unshare-user|add-key|clone3|threads N\n");
         return 2;
     }
     std::string cmd = argv[1];
@@ -486,6 +670,43 @@ int main(int argc, char** argv) {
     }
     if (cmd == "exe-attack") {
         return cmd_exe_attack(std::atof(arg));
+    }
+    if (cmd == "ids") {
+        return cmd_ids();
+    }
+    if (cmd == "mount" && argc >= 5) {
+        return outcome("mount", mount(argv[3], argv[4], argv[2], 0, argc > 5 ? argv[5] : nullptr));
+    }
+    if (cmd == "remount-rw") {
+        return outcome("remount", mount(nullptr, arg, nullptr, MS_REMOUNT, nullptr));
+    }
+    if (cmd == "write" && argc >= 4) {
+        return cmd_write(argv[2], argv[3]);
+    }
+    if (cmd == "rewrite") {
+        return cmd_rewrite(arg);
+    }
+    if (cmd == "read-nonblock") {
+        return cmd_read_nonblock(arg);
+    }
+    if (cmd == "adjtimex") {
+        return cmd_adjtimex();
+    }
+    if (cmd == "by-handle" && argc >= 5) {
+        return cmd_by_handle(argv[2], argv[3], argv[4]);
+    }
+    if (cmd == "unshare-user") {
+        return outcome("unshare", unshare(CLONE_NEWUSER));
+    }
+    if (cmd == "add-key") {
+        // The process keyring dies with the probe: nothing is left behind.
+        return outcome("add_key", syscall(SYS_add_key, "user", "minidocker-probe", "x", 1, KEY_SPEC_PROCESS_KEYRING));
+    }
+    if (cmd == "clone3") {
+        return cmd_clone3();
+    }
+    if (cmd == "threads") {
+        return cmd_threads(std::atol(arg));
     }
     std::fprintf(stderr, "probe: unknown command %s\n", cmd.c_str());
     return 2;
