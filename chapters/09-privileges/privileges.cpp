@@ -181,9 +181,9 @@ void Privileges::parse_security_opts() {
 }
 
 //! [ch09-prepare]
-void Privileges::prepare(Container& c) {
-    // Everything is checked here, before anything is made: an unknown
-    // capability or a bad profile leaves nothing behind.
+void Privileges::begin(Container& c) {
+    // Everything is checked first, before chapter 04 makes the container's
+    // folder: an unknown capability or a bad profile leaves nothing behind.
     settings_.capabilities = capability_mask(cap_add_, cap_drop_, settings_.privileged);
     parse_security_opts();
     for (const std::string& t : tmpfs_) {
@@ -199,14 +199,19 @@ void Privileges::prepare(Container& c) {
         // child only hands the kernel the bytes.
         filter_ = seccomp_filter(profile, settings_.capabilities, c.store_root + "/seccomp");
     }
+}
+//! [ch09-prepare]
+
+void Privileges::prepare(Container& c) {
     if (!c.dir.empty()) {
         write_records(c);
     }
 }
-//! [ch09-prepare]
 
 // What `exec` needs to do the same (security.json, seccomp.bpf), and what
-// `inspect` shows, in Docker's names (inspect.09.json).
+// `inspect` shows, in Docker's names (inspect.09.json). Durable::no, like
+// state.json: they serve a running container, which a power cut ends anyway,
+// and an fsync costs each start a millisecond or more.
 void Privileges::write_records(const Container& c) const {
     nlohmann::json security = {{"Capabilities", settings_.capabilities},
                                {"Privileged", settings_.privileged},
@@ -214,9 +219,9 @@ void Privileges::write_records(const Container& c) const {
                                {"Seccomp", settings_.seccomp},
                                {"User", settings_.user},
                                {"GroupAdd", settings_.group_add}};
-    write_json_atomic(c.dir + "/security.json", security);
+    write_json_atomic(c.dir + "/security.json", security, Durable::no);
     if (!filter_.empty()) {
-        write_file_atomic(c.dir + "/seccomp.bpf", filter_);
+        write_file_atomic(c.dir + "/seccomp.bpf", filter_, 0644, Durable::no);
     }
     std::vector<std::string> security_opt = security_opts_;
     nlohmann::json tmpfs = nlohmann::json::object();
@@ -240,7 +245,7 @@ void Privileges::write_records(const Container& c) const {
           {"GroupAdd", settings_.group_add.empty() ? nlohmann::json(nullptr) : nlohmann::json(settings_.group_add)},
           {"Tmpfs", tmpfs.empty() ? nlohmann::json(nullptr) : tmpfs}}},
         {"Config", {{"User", settings_.user}}}};
-    write_json_atomic(c.dir + "/inspect.09.json", inspect);
+    write_json_atomic(c.dir + "/inspect.09.json", inspect, Durable::no);
 }
 
 //! [ch09-devices-cgroup]
