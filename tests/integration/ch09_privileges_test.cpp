@@ -623,3 +623,30 @@ TEST(Ch09, BadPrivilegeOptionsAreRefusedAndLeaveNothing) {
         }
     }
 }
+
+// cgroup v2 has no devices files: there the rules are a BPF program on the
+// container's cgroup. This host is hybrid, so both are set; hiding the v1
+// devices hierarchy from the runtime (a tmpfs over it, in a mount namespace
+// of this test's) leaves the program alone to answer.
+TEST(Ch09, DeviceProgramAloneRefusesWhatDockerRefuses) {
+    MINIDOCKER_REQUIRE_ROOT();
+    ASSERT_NO_FATAL_FAILURE(import_probe_image("p"));
+    if (::access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) != 0 &&
+        ::access("/sys/fs/cgroup/cgroup.controllers", F_OK) != 0) {
+        GTEST_SKIP() << "no cgroup v2 tree to attach the program to";
+    }
+    std::string script =
+        "mknod /tmp/k c 1 11 && echo mknod ok; /probe read-nonblock /tmp/k; "
+        "echo x > /dev/null && echo null ok";
+    std::string hide =
+        "if [ -e /sys/fs/cgroup/devices/devices.allow ]; then "
+        "mount -t tmpfs hidden /sys/fs/cgroup/devices || exit 99; fi; exec \"$0\" \"$@\"";
+    Result r = run({"unshare", "--mount", "--propagation", "private", "sh", "-c", hide, binary(), "--root",
+                    state_root(), "--trace", "run", "--rm", "p", "sh", "-c", script});
+    EXPECT_EQ(r.code, 0) << shown(r);
+    EXPECT_FALSE(contains(r.err, "devices.deny")) << "the v1 devices cgroup was used\n" << shown(r);
+    EXPECT_TRUE(contains(r.err, "bpf(BPF_PROG_ATTACH")) << shown(r);
+    EXPECT_EQ(step(r, "mknod"), "mknod ok") << shown(r);
+    EXPECT_TRUE(refused(step(r, "read"))) << "/dev/kmsg, by the program alone\n" << shown(r);
+    EXPECT_EQ(step(r, "null"), "null ok") << shown(r);
+}
