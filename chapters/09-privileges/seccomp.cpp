@@ -16,7 +16,6 @@
 
 #include "capabilities.hpp"
 #include "error.hpp"
-#include "layer.hpp"
 #include "state.hpp"
 #include "sys.hpp"
 
@@ -29,6 +28,11 @@ SeccompRule allow(std::vector<std::string> names) {
     rule.names = std::move(names);
     rule.action = "SCMP_ACT_ALLOW";
     return rule;
+}
+
+template <size_t N>
+SeccompRule allow(const char* const (&names)[N]) {
+    return allow(std::vector<std::string>(names, names + N));
 }
 
 // Allowed only to a container that holds `cap` (--cap-add, --privileged).
@@ -54,6 +58,90 @@ SeccompRule allow_if_arg(const std::string& name, unsigned index, const std::str
 constexpr uint64_t kCloneNamespaceFlags = 0x7E020000;  // NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
 
 //! [ch09-default-profile]
+// Allowed to every container: what ordinary programs do, each group
+// about something the container has of its own.
+// clang-format off
+// Files and directories, and waiting on descriptors. Whose files? Only
+// those its mount namespace shows, with the permissions the kernel checks.
+const char* const kFileCalls[] = {
+    "access", "chdir", "chmod", "chown", "chown32", "close", "close_range", "copy_file_range", "creat", "dup",
+    "dup2", "dup3", "epoll_create", "epoll_create1", "epoll_ctl", "epoll_ctl_old", "epoll_pwait", "epoll_pwait2",
+    "epoll_wait", "epoll_wait_old", "eventfd", "eventfd2", "faccessat", "faccessat2", "fadvise64", "fadvise64_64",
+    "fallocate", "fanotify_mark", "fchdir", "fchmod", "fchmodat", "fchown", "fchown32", "fchownat", "fcntl",
+    "fcntl64", "fdatasync", "fgetxattr", "flistxattr", "flock", "fremovexattr", "fsetxattr", "fstat", "fstat64",
+    "fstatat64", "fstatfs", "fstatfs64", "fsync", "ftruncate", "ftruncate64", "futimesat", "getcwd", "getdents",
+    "getdents64", "getxattr", "inotify_add_watch", "inotify_init", "inotify_init1", "inotify_rm_watch", "io_cancel",
+    "io_destroy", "io_getevents", "io_pgetevents", "io_pgetevents_time64", "io_setup", "io_submit", "io_uring_enter",
+    "io_uring_register", "io_uring_setup", "lchown", "lchown32", "lgetxattr", "link", "linkat", "listxattr",
+    "llistxattr", "_llseek", "lremovexattr", "lseek", "lsetxattr", "lstat", "lstat64", "memfd_create", "mkdir",
+    "mkdirat", "mknod", "mknodat", "name_to_handle_at", "newfstatat", "_newselect", "open", "openat", "openat2",
+    "pipe", "pipe2", "poll", "ppoll", "ppoll_time64", "pread64", "preadv", "preadv2", "pselect6", "pselect6_time64",
+    "pwrite64", "pwritev", "pwritev2", "read", "readahead", "readlink", "readlinkat", "readv", "removexattr",
+    "rename", "renameat", "renameat2", "rmdir", "select", "sendfile", "sendfile64", "setxattr", "splice", "stat",
+    "stat64", "statfs", "statfs64", "statx", "symlink", "symlinkat", "sync", "sync_file_range", "syncfs", "tee",
+    "truncate", "truncate64", "umask", "unlink", "unlinkat", "utime", "utimensat", "utimensat_time64", "utimes",
+    "vmsplice", "write", "writev"
+};
+// Its own memory.
+const char* const kMemoryCalls[] = {
+    "brk", "madvise", "membarrier", "memfd_secret", "mincore", "mlock", "mlock2", "mlockall", "mmap", "mmap2",
+    "mprotect", "mremap", "msync", "munlock", "munlockall", "munmap", "pkey_alloc", "pkey_free", "pkey_mprotect",
+    "remap_file_pages"
+};
+// Its own processes, threads, signals, limits and scheduling: its PID
+// namespace and its cgroups keep these to itself.
+const char* const kProcessCalls[] = {
+    "capget", "capset", "execve", "execveat", "exit", "exit_group", "fork", "futex", "futex_time64", "futex_waitv",
+    "getcpu", "getpgid", "getpgrp", "getpid", "getppid", "getpriority", "getrandom", "getrlimit", "get_robust_list",
+    "getrusage", "getsid", "get_thread_area", "gettid", "ioctl", "ioprio_get", "ioprio_set", "kill",
+    "landlock_add_rule", "landlock_create_ruleset", "landlock_restrict_self", "pause", "pidfd_open",
+    "pidfd_send_signal", "prctl", "prlimit64", "process_mrelease", "restart_syscall", "rseq", "rt_sigaction",
+    "rt_sigpending", "rt_sigprocmask", "rt_sigqueueinfo", "rt_sigreturn", "rt_sigsuspend", "rt_sigtimedwait",
+    "rt_sigtimedwait_time64", "rt_tgsigqueueinfo", "sched_getaffinity", "sched_getattr", "sched_getparam",
+    "sched_get_priority_max", "sched_get_priority_min", "sched_getscheduler", "sched_rr_get_interval",
+    "sched_rr_get_interval_time64", "sched_setaffinity", "sched_setattr", "sched_setparam", "sched_setscheduler",
+    "sched_yield", "seccomp", "setpgid", "setpriority", "setrlimit", "set_robust_list", "setsid", "set_thread_area",
+    "set_tid_address", "sigaltstack", "signalfd", "signalfd4", "sigprocmask", "sigreturn", "sysinfo", "tgkill",
+    "times", "tkill", "ugetrlimit", "uname", "vfork", "wait4", "waitid", "waitpid"
+};
+// Who it is: changing ids is checked by the kernel (CAP_SETUID...).
+const char* const kIdCalls[] = {
+    "getegid", "getegid32", "geteuid", "geteuid32", "getgid", "getgid32", "getgroups", "getgroups32", "getresgid",
+    "getresgid32", "getresuid", "getresuid32", "getuid", "getuid32", "setfsgid", "setfsgid32", "setfsuid",
+    "setfsuid32", "setgid", "setgid32", "setgroups", "setgroups32", "setregid", "setregid32", "setresgid",
+    "setresgid32", "setresuid", "setresuid32", "setreuid", "setreuid32", "setuid", "setuid32"
+};
+// Reading clocks and setting its own timers. adjtimex is here to read the
+// clock's state; changing it needs CAP_SYS_TIME, which the kernel checks.
+const char* const kTimeCalls[] = {
+    "adjtimex", "alarm", "clock_adjtime", "clock_adjtime64", "clock_getres", "clock_getres_time64", "clock_gettime",
+    "clock_gettime64", "clock_nanosleep", "clock_nanosleep_time64", "getitimer", "gettimeofday", "nanosleep",
+    "setitimer", "time", "timer_create", "timer_delete", "timer_getoverrun", "timer_gettime", "timer_gettime64",
+    "timer_settime", "timer_settime64", "timerfd_create", "timerfd_gettime", "timerfd_gettime64", "timerfd_settime",
+    "timerfd_settime64"
+};
+// Sockets, in its own network namespace (socket itself is below).
+const char* const kSocketCalls[] = {
+    "accept", "accept4", "bind", "connect", "getpeername", "getsockname", "getsockopt", "listen", "recv", "recvfrom",
+    "recvmmsg", "recvmmsg_time64", "recvmsg", "send", "sendmmsg", "sendmsg", "sendto", "setsockopt", "shutdown",
+    "socketcall", "socketpair"
+};
+// System V and POSIX IPC: its IPC namespace keeps these to itself.
+const char* const kIpcCalls[] = {
+    "ipc", "mq_getsetattr", "mq_notify", "mq_open", "mq_timedreceive", "mq_timedreceive_time64", "mq_timedsend",
+    "mq_timedsend_time64", "mq_unlink", "msgctl", "msgget", "msgrcv", "msgsnd", "semctl", "semget", "semop",
+    "semtimedop", "semtimedop_time64", "shmat", "shmctl", "shmdt", "shmget"
+};
+// clang-format on
+
+// Named by no rule, so refused to everyone, whatever its capabilities:
+// keyctl, add_key, request_key (the kernel's keyrings are not
+// namespaced: a container would see the host's keys); kexec_load and
+// kexec_file_load (boot another kernel); pivot_root; swapon, swapoff;
+// userfaultfd (it makes kernel races easy to win); uselib, ustat,
+// sysfs, _sysctl, nfsservctl (old, unused, a risk); and every system
+// call newer than the profile.
+//
 // Docker's default: refuse (EPERM) every system call no rule allows. New
 // system calls are refused until someone has thought about them.
 SeccompProfile make_default_profile() {
@@ -66,303 +154,13 @@ SeccompProfile make_default_profile() {
                   {"SCMP_ARCH_AARCH64", {"SCMP_ARCH_ARM"}},
                   {"SCMP_ARCH_S390X", {"SCMP_ARCH_S390"}}};
     p.syscalls = {
-        // Files and directories, and waiting on descriptors. Whose files? Only
-        // those its mount namespace shows, with the permissions the kernel checks.
-        allow({"access",
-               "chdir",
-               "chmod",
-               "chown",
-               "chown32",
-               "close",
-               "close_range",
-               "copy_file_range",
-               "creat",
-               "dup",
-               "dup2",
-               "dup3",
-               "epoll_create",
-               "epoll_create1",
-               "epoll_ctl",
-               "epoll_ctl_old",
-               "epoll_pwait",
-               "epoll_pwait2",
-               "epoll_wait",
-               "epoll_wait_old",
-               "eventfd",
-               "eventfd2",
-               "faccessat",
-               "faccessat2",
-               "fadvise64",
-               "fadvise64_64",
-               "fallocate",
-               "fanotify_mark",
-               "fchdir",
-               "fchmod",
-               "fchmodat",
-               "fchown",
-               "fchown32",
-               "fchownat",
-               "fcntl",
-               "fcntl64",
-               "fdatasync",
-               "fgetxattr",
-               "flistxattr",
-               "flock",
-               "fremovexattr",
-               "fsetxattr",
-               "fstat",
-               "fstat64",
-               "fstatat64",
-               "fstatfs",
-               "fstatfs64",
-               "fsync",
-               "ftruncate",
-               "ftruncate64",
-               "futimesat",
-               "getcwd",
-               "getdents",
-               "getdents64",
-               "getxattr",
-               "inotify_add_watch",
-               "inotify_init",
-               "inotify_init1",
-               "inotify_rm_watch",
-               "io_cancel",
-               "io_destroy",
-               "io_getevents",
-               "io_pgetevents",
-               "io_pgetevents_time64",
-               "io_setup",
-               "io_submit",
-               "io_uring_enter",
-               "io_uring_register",
-               "io_uring_setup",
-               "lchown",
-               "lchown32",
-               "lgetxattr",
-               "link",
-               "linkat",
-               "listxattr",
-               "llistxattr",
-               "_llseek",
-               "lremovexattr",
-               "lseek",
-               "lsetxattr",
-               "lstat",
-               "lstat64",
-               "memfd_create",
-               "mkdir",
-               "mkdirat",
-               "mknod",
-               "mknodat",
-               "name_to_handle_at",
-               "newfstatat",
-               "_newselect",
-               "open",
-               "openat",
-               "openat2",
-               "pipe",
-               "pipe2",
-               "poll",
-               "ppoll",
-               "ppoll_time64",
-               "pread64",
-               "preadv",
-               "preadv2",
-               "pselect6",
-               "pselect6_time64",
-               "pwrite64",
-               "pwritev",
-               "pwritev2",
-               "read",
-               "readahead",
-               "readlink",
-               "readlinkat",
-               "readv",
-               "removexattr",
-               "rename",
-               "renameat",
-               "renameat2",
-               "rmdir",
-               "select",
-               "sendfile",
-               "sendfile64",
-               "setxattr",
-               "splice",
-               "stat",
-               "stat64",
-               "statfs",
-               "statfs64",
-               "statx",
-               "symlink",
-               "symlinkat",
-               "sync",
-               "sync_file_range",
-               "syncfs",
-               "tee",
-               "truncate",
-               "truncate64",
-               "umask",
-               "unlink",
-               "unlinkat",
-               "utime",
-               "utimensat",
-               "utimensat_time64",
-               "utimes",
-               "vmsplice",
-               "write",
-               "writev"}),
-        // Its own memory.
-        allow({"brk",        "madvise", "membarrier", "memfd_secret", "mincore",       "mlock",           "mlock2",
-               "mlockall",   "mmap",    "mmap2",      "mprotect",     "mremap",        "msync",           "munlock",
-               "munlockall", "munmap",  "pkey_alloc", "pkey_free",    "pkey_mprotect", "remap_file_pages"}),
-        // Its own processes, threads, signals, limits and scheduling: its PID
-        // namespace and its cgroups keep these to itself.
-        allow({"capget",
-               "capset",
-               "execve",
-               "execveat",
-               "exit",
-               "exit_group",
-               "fork",
-               "futex",
-               "futex_time64",
-               "futex_waitv",
-               "getcpu",
-               "getpgid",
-               "getpgrp",
-               "getpid",
-               "getppid",
-               "getpriority",
-               "getrandom",
-               "getrlimit",
-               "get_robust_list",
-               "getrusage",
-               "getsid",
-               "get_thread_area",
-               "gettid",
-               "ioctl",
-               "ioprio_get",
-               "ioprio_set",
-               "kill",
-               "landlock_add_rule",
-               "landlock_create_ruleset",
-               "landlock_restrict_self",
-               "pause",
-               "pidfd_open",
-               "pidfd_send_signal",
-               "prctl",
-               "prlimit64",
-               "process_mrelease",
-               "restart_syscall",
-               "rseq",
-               "rt_sigaction",
-               "rt_sigpending",
-               "rt_sigprocmask",
-               "rt_sigqueueinfo",
-               "rt_sigreturn",
-               "rt_sigsuspend",
-               "rt_sigtimedwait",
-               "rt_sigtimedwait_time64",
-               "rt_tgsigqueueinfo",
-               "sched_getaffinity",
-               "sched_getattr",
-               "sched_getparam",
-               "sched_get_priority_max",
-               "sched_get_priority_min",
-               "sched_getscheduler",
-               "sched_rr_get_interval",
-               "sched_rr_get_interval_time64",
-               "sched_setaffinity",
-               "sched_setattr",
-               "sched_setparam",
-               "sched_setscheduler",
-               "sched_yield",
-               "seccomp",
-               "setpgid",
-               "setpriority",
-               "setrlimit",
-               "set_robust_list",
-               "setsid",
-               "set_thread_area",
-               "set_tid_address",
-               "sigaltstack",
-               "signalfd",
-               "signalfd4",
-               "sigprocmask",
-               "sigreturn",
-               "sysinfo",
-               "tgkill",
-               "times",
-               "tkill",
-               "ugetrlimit",
-               "uname",
-               "vfork",
-               "wait4",
-               "waitid",
-               "waitpid"}),
-        // Who it is: changing ids is checked by the kernel (CAP_SETUID...).
-        allow({"getegid",     "getegid32",  "geteuid",     "geteuid32",  "getgid",      "getgid32",  "getgroups",
-               "getgroups32", "getresgid",  "getresgid32", "getresuid",  "getresuid32", "getuid",    "getuid32",
-               "setfsgid",    "setfsgid32", "setfsuid",    "setfsuid32", "setgid",      "setgid32",  "setgroups",
-               "setgroups32", "setregid",   "setregid32",  "setresgid",  "setresgid32", "setresuid", "setresuid32",
-               "setreuid",    "setreuid32", "setuid",      "setuid32"}),
-        // Reading clocks and setting its own timers. adjtimex is here to read the
-        // clock's state; changing it needs CAP_SYS_TIME, which the kernel checks.
-        allow({"adjtimex",
-               "alarm",
-               "clock_adjtime",
-               "clock_adjtime64",
-               "clock_getres",
-               "clock_getres_time64",
-               "clock_gettime",
-               "clock_gettime64",
-               "clock_nanosleep",
-               "clock_nanosleep_time64",
-               "getitimer",
-               "gettimeofday",
-               "nanosleep",
-               "setitimer",
-               "time",
-               "timer_create",
-               "timer_delete",
-               "timer_getoverrun",
-               "timer_gettime",
-               "timer_gettime64",
-               "timer_settime",
-               "timer_settime64",
-               "timerfd_create",
-               "timerfd_gettime",
-               "timerfd_gettime64",
-               "timerfd_settime",
-               "timerfd_settime64"}),
-        // Sockets, in its own network namespace (socket itself is below).
-        allow({"accept",   "accept4", "bind",     "connect",    "getpeername",     "getsockname", "getsockopt",
-               "listen",   "recv",    "recvfrom", "recvmmsg",   "recvmmsg_time64", "recvmsg",     "send",
-               "sendmmsg", "sendmsg", "sendto",   "setsockopt", "shutdown",        "socketcall",  "socketpair"}),
-        // System V and POSIX IPC: its IPC namespace keeps these to itself.
-        allow({"ipc",
-               "mq_getsetattr",
-               "mq_notify",
-               "mq_open",
-               "mq_timedreceive",
-               "mq_timedreceive_time64",
-               "mq_timedsend",
-               "mq_timedsend_time64",
-               "mq_unlink",
-               "msgctl",
-               "msgget",
-               "msgrcv",
-               "msgsnd",
-               "semctl",
-               "semget",
-               "semop",
-               "semtimedop",
-               "semtimedop_time64",
-               "shmat",
-               "shmctl",
-               "shmdt",
-               "shmget"}),
+        allow(kFileCalls),
+        allow(kMemoryCalls),
+        allow(kProcessCalls),
+        allow(kIdCalls),
+        allow(kTimeCalls),
+        allow(kSocketCalls),
+        allow(kIpcCalls),
         // ptrace could skip the filter before Linux 4.8: allowed from there on.
         // (Tracing needs the traced process to be ours: the same container.)
         [] {
@@ -440,13 +238,6 @@ SeccompProfile make_default_profile() {
         allow_with("CAP_BPF", {"bpf"}),
         allow_with("CAP_PERFMON", {"perf_event_open"}),
     };
-    // Named by no rule, so refused to everyone, whatever its capabilities:
-    // keyctl, add_key, request_key (the kernel's keyrings are not
-    // namespaced: a container would see the host's keys); kexec_load and
-    // kexec_file_load (boot another kernel); pivot_root; swapon, swapoff;
-    // userfaultfd (it makes kernel races easy to win); uselib, ustat,
-    // sysfs, _sysctl, nfsservctl (old, unused, a risk); and every system
-    // call newer than the profile.
     return p;
 }
 //! [ch09-default-profile]
@@ -509,38 +300,41 @@ std::vector<std::string> strings(const nlohmann::json& j, const char* key) {
 
 // libseccomp's action for a profile's name; nullopt for an unknown name.
 std::optional<uint32_t> action_value(const std::string& action, unsigned errno_ret) {
-    if (action == "SCMP_ACT_ALLOW")
-        return SCMP_ACT_ALLOW;
-    if (action == "SCMP_ACT_ERRNO")
-        return SCMP_ACT_ERRNO(errno_ret);
-    if (action == "SCMP_ACT_KILL" || action == "SCMP_ACT_KILL_THREAD")
-        return SCMP_ACT_KILL_THREAD;
-    if (action == "SCMP_ACT_KILL_PROCESS")
-        return SCMP_ACT_KILL_PROCESS;
-    if (action == "SCMP_ACT_TRAP")
-        return SCMP_ACT_TRAP;
-    if (action == "SCMP_ACT_TRACE")
-        return SCMP_ACT_TRACE(errno_ret);
-    if (action == "SCMP_ACT_LOG")
-        return SCMP_ACT_LOG;
+    // SCMP_ACT_ERRNO and SCMP_ACT_TRACE carry a number: the errno, or a
+    // message for the tracer.
+    const std::pair<const char*, uint32_t> actions[] = {
+        {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW},
+        {"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(errno_ret)},
+        {"SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD},
+        {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD},
+        {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS},
+        {"SCMP_ACT_TRAP", SCMP_ACT_TRAP},
+        {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(errno_ret)},
+        {"SCMP_ACT_LOG", SCMP_ACT_LOG},
+    };
+    for (const auto& [name, value] : actions) {
+        if (action == name) {
+            return value;
+        }
+    }
     return std::nullopt;
 }
 
 std::optional<scmp_compare> compare_op(const std::string& op) {
-    if (op == "SCMP_CMP_NE")
-        return SCMP_CMP_NE;
-    if (op == "SCMP_CMP_LT")
-        return SCMP_CMP_LT;
-    if (op == "SCMP_CMP_LE")
-        return SCMP_CMP_LE;
-    if (op == "SCMP_CMP_EQ")
-        return SCMP_CMP_EQ;
-    if (op == "SCMP_CMP_GE")
-        return SCMP_CMP_GE;
-    if (op == "SCMP_CMP_GT")
-        return SCMP_CMP_GT;
-    if (op == "SCMP_CMP_MASKED_EQ")
-        return SCMP_CMP_MASKED_EQ;
+    const std::pair<const char*, scmp_compare> ops[] = {
+        {"SCMP_CMP_NE", SCMP_CMP_NE},
+        {"SCMP_CMP_LT", SCMP_CMP_LT},
+        {"SCMP_CMP_LE", SCMP_CMP_LE},
+        {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+        {"SCMP_CMP_GE", SCMP_CMP_GE},
+        {"SCMP_CMP_GT", SCMP_CMP_GT},
+        {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
+    };
+    for (const auto& [name, value] : ops) {
+        if (op == name) {
+            return value;
+        }
+    }
     return std::nullopt;
 }
 
@@ -610,16 +404,14 @@ SeccompRule parse_rule(const nlohmann::json& j, const std::string& origin) {
 std::string native_arch() {
     utsname u{};
     ::uname(&u);
-    std::string m = u.machine;
-    if (m == "x86_64")
-        return "amd64";
-    if (m == "aarch64")
-        return "arm64";
-    if (m.rfind("arm", 0) == 0)
-        return "arm";
-    if (m == "i686" || m == "i386")
-        return "x86";
-    return m;
+    const std::pair<const char*, const char*> names[] = {
+        {"x86_64", "amd64"}, {"aarch64", "arm64"}, {"armv7l", "arm"}, {"i686", "x86"}, {"i386", "x86"}};
+    for (const auto& [machine, name] : names) {
+        if (std::string(u.machine) == machine) {
+            return name;
+        }
+    }
+    return u.machine;  // ppc64le, s390x, riscv64: the same word
 }
 
 // "6.1.0-13-amd64" -> {6, 1}
@@ -664,10 +456,26 @@ bool applies(const SeccompRule& r, uint64_t caps) {
     return !contains(r.excludes_arches, arch);
 }
 
+// 32 hex digits that name `text` in the cache: two 64-bit FNV-1a hashes
+// with different starting points. A name, not a signature: whoever may
+// write into $ROOT/seccomp may start any container anyway. (sha256 would
+// do too, but OpenSSL's first use reads its configuration: milliseconds
+// of every start.)
+std::string cache_key(const std::string& text) {
+    uint64_t a = 0xcbf29ce484222325ULL;
+    uint64_t b = 0x84222325cbf29ce4ULL;
+    for (unsigned char c : text) {
+        a = (a ^ c) * 0x100000001b3ULL;
+        b = (b ^ c) * 0x100000001b3ULL;
+    }
+    return fmt::format("{:016x}{:016x}", a, b);
+}
+
 using FilterContext = std::unique_ptr<void, decltype(&seccomp_release)>;
 
 void add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const std::vector<SeccompArg>& args) {
     std::vector<scmp_arg_cmp> cmps;
+    cmps.reserve(args.size());
     for (const SeccompArg& a : args) {
         cmps.push_back({a.index, *compare_op(a.op), a.value, a.value_two});
     }
@@ -813,8 +621,8 @@ std::string compile_seccomp_filter(const SeccompProfile& profile, uint64_t caps)
 //! [ch09-compile]
 
 std::string seccomp_filter(const SeccompProfile& profile, uint64_t caps, const std::string& cache_dir) {
-    std::string key = sha256_hex(fmt::format("{}\n{:#x}\n{}\n{}\n{}", profile_json(profile).dump(), caps,
-                                             kernel_release(), native_arch(), SCMP_VER_MAJOR * 100 + SCMP_VER_MINOR));
+    std::string key = cache_key(fmt::format("{}\n{:#x}\n{}\n{}\n{}", profile_json(profile).dump(), caps,
+                                            kernel_release(), native_arch(), SCMP_VER_MAJOR * 100 + SCMP_VER_MINOR));
     std::string path = cache_dir + "/" + key + ".bpf";
     // Look before reading: the first throw of a static program costs
     // milliseconds, and most starts find the file.

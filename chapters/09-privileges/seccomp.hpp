@@ -76,7 +76,7 @@ SeccompProfile parse_seccomp_profile(const std::string& text, const std::string&
 std::string compile_seccomp_filter(const SeccompProfile& profile, uint64_t caps);
 
 /// compile_seccomp_filter(), compiled once: kept in
-/// `cache_dir`/\<sha256\>.bpf, the hash of the profile, the capabilities,
+/// `cache_dir`/\<hash\>.bpf, a hash of the profile, the capabilities,
 /// the kernel's release and the architecture, so that a start reads a file
 /// instead of compiling.
 std::string seccomp_filter(const SeccompProfile& profile, uint64_t caps, const std::string& cache_dir);
