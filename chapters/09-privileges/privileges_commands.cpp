@@ -5,6 +5,7 @@
 //   privileges PID|NAME [--json]          what a process may do: capability sets
 //                                         by name, seccomp, no_new_privs, id maps
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <memory>
@@ -29,6 +30,7 @@ struct ExecPrivileges {
     bool privileged = false;
     PrivilegeSettings settings;  // the container's, read before entering it
     std::string filter;
+    bool active = false;  // the container has chapter 09's record
 };
 
 // exec: read the container's records on the host (prepare), drop in the
@@ -41,6 +43,12 @@ void extend_exec(Runtime& rt) {
     add_exec_extension({
         .prepare =
             [p](const ContainerView& view) {
+                // A container an earlier chapter started has no record:
+                // it runs with every privilege, and so does what enters it.
+                p->active = ::access((view.dir + "/security.json").c_str(), R_OK) == 0;
+                if (!p->active) {
+                    return;
+                }
                 nlohmann::json s = read_json(view.dir + "/security.json");
                 p->settings.capabilities = s.value("Capabilities", docker_default_capabilities());
                 p->settings.no_new_privs = s.value("NoNewPrivileges", false);
@@ -56,6 +64,9 @@ void extend_exec(Runtime& rt) {
             },
         .last_step =
             [p](const ContainerView& /*view*/, std::vector<std::string>& env) {
+                if (!p->active) {
+                    return;
+                }
                 trace::Owner owner("09 privileges");
                 ExecUser user = resolve_user(p->settings.user, p->settings.group_add, read_or_empty("/etc/passwd"),
                                              read_or_empty("/etc/group"));
