@@ -189,6 +189,26 @@ void Privileges::begin(Container& c) {
     for (const std::string& t : tmpfs_) {
         parse_tmpfs(t);
     }
+    // TODO(09.5): make the seccomp filter, here, on the host, before anything
+    //   is made. Unless settings_.seccomp is "unconfined" (--privileged, or
+    //   --security-opt seccomp=unconfined): take Docker's profile,
+    //   default_seccomp_profile(), or, when settings_.seccomp is "profile",
+    //   the user's file, parse_seccomp_profile(read_text_file(seccomp_file_),
+    //   seccomp_file_), which throws one line for a file that is not JSON or
+    //   names an unknown system call (a test feeds it such files); then say
+    //   which file in settings_.seccomp = seccomp_file_. Then
+    //   filter_ = seccomp_filter(profile, settings_.capabilities,
+    //   c.store_root + "/seccomp"). Why the capabilities? Docker's profile
+    //   allows mount(2), unshare(2), setns(2)... only to a container that
+    //   holds CAP_SYS_ADMIN (--cap-add SYS_ADMIN), so the filter is made for
+    //   the set the container ends with. Why here? libseccomp compiles for
+    //   milliseconds; seccomp_filter() keeps each program in the store,
+    //   keyed by profile, capabilities, kernel and architecture, so a start
+    //   reads a file, and the child (TODO 09.3) only hands the kernel the
+    //   bytes. Read seccomp.hpp, seccomp(2) (SECCOMP_SET_MODE_FILTER), and
+    //   the book, chapter 09, "A filter compiled once".
+    //{ TODO(09.5)
+    //| static_cast<void>(c);  // Delete this line: it only keeps -Werror quiet until you use c.
     if (settings_.seccomp != "unconfined") {
         SeccompProfile profile = default_seccomp_profile();
         if (settings_.seccomp == "profile") {
@@ -199,6 +219,7 @@ void Privileges::begin(Container& c) {
         // child only hands the kernel the bytes.
         filter_ = seccomp_filter(profile, settings_.capabilities, c.store_root + "/seccomp");
     }
+    //} TODO(09.5)
 }
 //! [ch09-prepare]
 
@@ -271,17 +292,49 @@ void Privileges::create(Container& c) {
                 }
             }
         }
+        // TODO(09.4): write the rules into the new devices cgroup, v1's way:
+        //   first refuse everything, sys::write_file(devices_dir_ +
+        //   "/devices.deny", "a") ("a": every device, every access), then
+        //   allow each rule of docker_default_devices() (devices.hpp): one
+        //   sys::write_file() of v1_rule(rule) ("c 1:3 rwm") into
+        //   devices_dir_ + "/devices.allow" per rule, as the file takes one
+        //   rule a write. In this order: a new devices cgroup starts with its
+        //   parent's list (here, everything allowed), and "a" into
+        //   devices.deny empties it, exceptions included; allowing first
+        //   would leave nothing allowed, not even /dev/null. The container
+        //   keeps CAP_MKNOD, so its root may make /dev/kmsg (1:11) or the
+        //   host's disk: these rules refuse to open them. Read cgroups(7),
+        //   the kernel's Documentation/admin-guide/cgroup-v1/devices.rst, and
+        //   the book, chapter 09, "Devices".
+        //{ TODO(09.4)
         sys::write_file(devices_dir_ + "/devices.deny", "a");
         for (const DeviceRule& rule : docker_default_devices()) {
             sys::write_file(devices_dir_ + "/devices.allow", v1_rule(rule));
         }
+        //} TODO(09.4)
     }
-    // cgroup v2 (the unified tree, or hybrid's unified/, where the child is
-    // born): a program the kernel runs at each access to a device. Once
-    // attached, the cgroup holds it; our descriptor may close.
-    if (c.cgroup_fd >= 0) {
+    // cgroup v2 (the unified tree, where the child is born): a program the
+    // kernel runs at each access to a device. Once attached, the cgroup
+    // holds it; our descriptor may close. (A hybrid host has the v1 devices
+    // controller, as Docker uses there; the kernel would ask both.)
+    if (c.cgroup_fd >= 0 && devices_dir_.empty()) {
+        // TODO(09.4): the same rules, v2's way: cgroup v2 has no devices.*
+        //   files; the kernel runs a BPF program attached to the cgroup at
+        //   each mknod and open of a device, and refuses when it answers 0.
+        //   device_program(docker_default_devices()) assembles it
+        //   (devices.cpp); load it with sys::bpf_load_device_program(), and
+        //   attach it to the container's v2 cgroup, open as c.cgroup_fd:
+        //   sys::bpf_attach_device_program({c.cgroup_fd,
+        //   trace::quote(c.cgroup_dir)}, {program.get(), "the program"}).
+        //   Once attached, the cgroup holds it; the descriptor may close. A
+        //   host with both hierarchies (hybrid) gets the v1 rules above, as
+        //   with Docker; a test hides the v1 hierarchy to try this one. Read
+        //   bpf(2) (BPF_PROG_LOAD, BPF_PROG_ATTACH) and the kernel's
+        //   Documentation/admin-guide/cgroup-v2.rst, "Device controller".
+        //{ TODO(09.4)
         Fd program = sys::bpf_load_device_program(device_program(docker_default_devices()));
         sys::bpf_attach_device_program({c.cgroup_fd, trace::quote(c.cgroup_dir)}, {program.get(), "the program"});
+        //} TODO(09.4)
     }
 }
 //! [ch09-devices-cgroup]
@@ -324,44 +377,116 @@ void Privileges::setup_after_root(Container& c) {
 void drop_privileges(const PrivilegeSettings& settings, const ExecUser& user, const std::string& filter) {
     // 1. no_new_privs, when asked for: from now on no execve gives
     //    privileges (setuid bits, file capabilities). It is never undone.
+    // TODO(09.3): with --security-opt no-new-privileges
+    //   (settings.no_new_privs), set it: sys::set_no_new_privs(), which
+    //   --trace prints as prctl(PR_SET_NO_NEW_PRIVS, 1). Only then: Docker's
+    //   default leaves it off (a setuid program of the image still works as
+    //   it does on the host), and a test checks that the default never sets
+    //   it. Read prctl(2), PR_SET_NO_NEW_PRIVS, and the kernel's
+    //   Documentation/userspace-api/no_new_privs.rst.
+    //{ TODO(09.3)
     if (settings.no_new_privs) {
         sys::set_no_new_privs();
     }
+    //} TODO(09.3)
     // 2. Without no_new_privs only a holder of CAP_SYS_ADMIN may install a
     //    filter (it could make a setuid program fail in dangerous ways): so
     //    the filter goes in now, while we still have it. It was compiled
     //    for the capabilities the container ends with, so the calls below
     //    (capset, setresuid...) are ones it allows.
+    // TODO(09.3): without no_new_privs, install the filter now, when there is
+    //   one (filter is "" for seccomp=unconfined and --privileged):
+    //   sys::seccomp_set_filter(filter, "profile " + settings.seccomp),
+    //   traced as seccomp(SECCOMP_SET_MODE_FILTER, ...). The kernel lets a
+    //   process install a filter only if it holds CAP_SYS_ADMIN or has
+    //   no_new_privs set (seccomp(2), ERRORS, EACCES): otherwise a filter
+    //   could make a setuid program fail halfway, as root. We still hold
+    //   CAP_SYS_ADMIN here; after step 6 we will not, and without
+    //   no_new_privs the filter could no longer go in. The filter outlives
+    //   execve and is inherited by every child: nothing takes it away.
+    //{ TODO(09.3)
+    //| static_cast<void>(filter);  // Delete this line: it only keeps -Werror quiet until you use filter.
     if (!filter.empty() && !settings.no_new_privs) {
         sys::seccomp_set_filter(filter, "profile " + settings.seccomp);
     }
+    //} TODO(09.3)
     // 3. The bounding set: the capabilities no execve can ever give back,
     //    even to a setuid-root program. Dropping needs CAP_SETPCAP, which we
     //    hold until step 6.
+    // TODO(09.1): cut the bounding set to settings.capabilities: for every
+    //   capability number cap from 0 to last_capability() (capabilities.hpp:
+    //   the highest this kernel knows) whose bit, 1ULL << cap, is not in
+    //   settings.capabilities, sys::capbset_drop(cap, capability_name(cap)),
+    //   which --trace prints as prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN). Why
+    //   is capset() (TODO 09.2) not enough? Because the container's command
+    //   comes from execve(2), and when root runs a program the kernel gives
+    //   it every capability of the bounding set, whatever its parent held:
+    //   as long as the bounding set is full, the container's first `sh` is
+    //   all-powerful again. A capability dropped from the bounding set never
+    //   comes back, not even through a setuid-root program. Dropping needs
+    //   CAP_SETPCAP, which Docker's set keeps and which we hold until step 6
+    //   anyway. Read capabilities(7): "Capability bounding set",
+    //   "Transformation of capabilities during execve()" and "Capabilities
+    //   and execution of programs by root"; prctl(2), PR_CAPBSET_DROP; and
+    //   the book, chapter 09, "Capabilities: root, in 41 pieces".
+    //{ TODO(09.1)
+    //| static_cast<void>(settings);  // Delete this line: it only keeps -Werror quiet until you use settings.
     for (int cap = 0; cap <= last_capability(); ++cap) {
         if ((settings.capabilities & (1ULL << cap)) == 0) {
             sys::capbset_drop(cap, capability_name(cap));
         }
     }
+    //} TODO(09.1)
     // 4. Ambient capabilities survive execve for any program: none.
     sys::clear_ambient_capabilities();
     // 5. Groups first, then the group id, then the user id: once the uid
     //    is not 0, the kernel takes the permitted and effective sets away
     //    (no SECBIT_KEEP_CAPS), and setgroups would be refused.
+    // TODO(09.2): become the user: first the supplementary groups,
+    //   sys::setgroups(user.groups), then sys::setresgid(user.gid), then
+    //   sys::setresuid(user.uid) (real, effective and saved id at once, so
+    //   that no id is left to switch back to). In this order: setgroups(2)
+    //   and setresgid(2) need CAP_SETGID, and the moment the uid is not 0
+    //   the kernel empties the permitted and effective sets (capabilities(7),
+    //   "Effect of user ID changes on capabilities"). Read setgroups(2),
+    //   setresuid(2), and the book, chapter 09, "The drop, in the kernel's
+    //   order".
+    //{ TODO(09.2)
+    //| static_cast<void>(user);  // Delete this line: it only keeps -Werror quiet until you use user.
     sys::setgroups(user.groups);
     sys::setresgid(user.gid);
     sys::setresuid(user.uid);
+    //} TODO(09.2)
     // 6. The sets the command starts with: root keeps the container's
     //    capabilities, another user none (execve would drop them anyway).
     //    Inheritable stays empty: nothing passes to a program by its file
     //    capabilities (CVE-2022-24769).
+    // TODO(09.2): then the sets the command starts with:
+    //   sys::capset(keep, keep, 0), effective and permitted `keep`, which is
+    //   settings.capabilities for root (user.uid == 0) and 0 for anyone
+    //   else, and inheritable empty, so that no program gains a capability
+    //   through its file's inheritable set (CVE-2022-24769, in Docker and
+    //   runc). --trace prints capset({effective=0xa80425fb, ...}). Read
+    //   capset(2) and capabilities(7), "Thread capability sets".
+    //{ TODO(09.2)
     uint64_t keep = user.uid == 0 ? settings.capabilities : 0;
     sys::capset(keep, keep, 0);
+    //} TODO(09.2)
     // 7. With no_new_privs anyone may install a filter: it goes last, so it
     //    only has to allow what the command does, not what we did above.
+    // TODO(09.3): with no_new_privs, install the filter here instead, last,
+    //   just before execve (runc does the same): any process with
+    //   no_new_privs may, and then the filter only has to allow what the
+    //   command does, not the setresuid() and capset() above. The same call
+    //   as in step 2, under the opposite condition: exactly one of the two
+    //   runs. A test reads the order in the trace, with and without
+    //   no-new-privileges. Read seccomp(2), SECCOMP_SET_MODE_FILTER, and the
+    //   book, chapter 09, "Where the filter goes".
+    //{ TODO(09.3)
     if (!filter.empty() && settings.no_new_privs) {
         sys::seccomp_set_filter(filter, "profile " + settings.seccomp);
     }
+    //} TODO(09.3)
 }
 //! [ch09-drop]
 
