@@ -36,10 +36,12 @@
 #include <string>
 #include <vector>
 
+#include "ch09_probe_output.hpp"
 #include "harness.hpp"
 
 namespace fs = std::filesystem;
 using namespace minidocker::test;
+using namespace minidocker::test::ch09;
 
 namespace {
 
@@ -73,31 +75,6 @@ void import_image(const Program& p, const std::string& name, const std::map<std:
     }
     r = p({"import", dir, name});
     ASSERT_EQ(r.code, 0) << p.name() << " import: " << r.err;
-}
-
-// The line the probe printed for step `what` ("mount EPERM"), or "".
-std::string step(const Result& r, const std::string& what) {
-    for (const std::string& line : lines(r.out)) {
-        if (line.rfind(what + " ", 0) == 0) {
-            return line;
-        }
-    }
-    return "";
-}
-
-// True when the step failed as a privilege refusal does.
-bool refused(const std::string& line) {
-    for (const char* err : {" EPERM", " EACCES", " EROFS"}) {
-        size_t n = std::string(err).size();
-        if (line.size() > n && line.compare(line.size() - n, n, err) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-std::string shown(const Result& r) {
-    return "exit " + std::to_string(r.code) + "\nstdout:\n" + r.out + "stderr:\n" + r.err;
 }
 
 pid_t init_pid(const Program& p, const std::string& name) {

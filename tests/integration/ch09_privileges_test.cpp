@@ -41,10 +41,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ch09_probe_output.hpp"
 #include "harness.hpp"
 
 namespace fs = std::filesystem;
 using namespace minidocker::test;
+using namespace minidocker::test::ch09;
 
 namespace {
 
@@ -54,40 +56,6 @@ const std::string kStatus = "grep -e ^Cap -e ^Seccomp: -e ^NoNewPrivs: /proc/sel
 // Chapter 03's masks that this kernel has files for (it has no /proc/kcore):
 // "masks 2" when both are mounted over.
 const std::string kMasks = "; echo masks $(grep -c -e ' /proc/keys ' -e ' /proc/timer_list ' /proc/self/mountinfo)";
-
-std::string shown(const Result& r) {
-    return "exit " + std::to_string(r.code) + "\nstdout:\n" + r.out + "stderr:\n" + r.err;
-}
-
-// The value of a /proc/PID/status field ("CapEff") in `text`, or "".
-std::string field(const std::string& text, const std::string& name) {
-    for (const std::string& line : lines(text)) {
-        if (line.rfind(name + ":", 0) == 0) {
-            return trim(line.substr(name.size() + 1));
-        }
-    }
-    return "";
-}
-
-// The line the probe (or a script) printed for step `what`, or "".
-std::string step(const Result& r, const std::string& what) {
-    for (const std::string& line : lines(r.out)) {
-        if (line.rfind(what + " ", 0) == 0) {
-            return line;
-        }
-    }
-    return "";
-}
-
-bool refused(const std::string& line) {
-    for (const char* err : {" EPERM", " EACCES", " EROFS"}) {
-        size_t n = std::string(err).size();
-        if (line.size() > n && line.compare(line.size() - n, n, err) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
 
 // Every capability the runtime itself may hand out: its own bounding set,
 // here as root (/proc/sys/kernel/cap_last_cap may count more: a host can
