@@ -244,7 +244,7 @@ group "Start to exit of /bin/true with the host's network (\`--net host\`)" "$ex
 echo "bench.sh: 1a. what chapter 09's privileges cost a start (${runs_start} runs each)"
 # Capabilities, the seccomp filter (compiled once, then read from the cache),
 # the masks and the device rules, against the same start without them.
-bench -w 5 -r "$runs_start" --export-json "$export_dir/start-ch09.json" -- \
+bench -w 20 -r "$runs_start" --export-json "$export_dir/start-ch09.json" -- \
   "$repo/build/bin/ch09 run --rm busybox true" \
   "$repo/build/bin/ch08 run --rm busybox true" \
   "$repo/build/bin/ch09 run --rm --privileged busybox true"
