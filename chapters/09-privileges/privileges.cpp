@@ -379,8 +379,7 @@ void Privileges::setup_after_root(Container& c) {
 
 //! [ch09-drop]
 void drop_privileges(const PrivilegeSettings& settings, const ExecUser& user, const std::string& filter) {
-    // 1. no_new_privs, when asked for: from now on no execve gives
-    //    privileges (setuid bits, file capabilities). It is never undone.
+    // 1. no_new_privs, when asked for: no execve gives privileges again.
     // TODO(09.3): with --security-opt no-new-privileges
     //   (settings.no_new_privs), set it: sys::set_no_new_privs(), which
     //   --trace prints as prctl(PR_SET_NO_NEW_PRIVS, 1). Only then: Docker's
@@ -394,10 +393,7 @@ void drop_privileges(const PrivilegeSettings& settings, const ExecUser& user, co
     }
     //} TODO(09.3)
     // 2. Without no_new_privs only a holder of CAP_SYS_ADMIN may install a
-    //    filter (it could make a setuid program fail in dangerous ways): so
-    //    the filter goes in now, while we still have it. It was compiled
-    //    for the capabilities the container ends with, so the calls below
-    //    (capset, setresuid...) are ones it allows.
+    //    filter: now, while we still are one. (It allows the calls below.)
     // TODO(09.3): without no_new_privs, install the filter now, when there is
     //   one (filter is "" for seccomp=unconfined and --privileged):
     //   sys::seccomp_set_filter(filter, "profile " + settings.seccomp),
@@ -414,9 +410,7 @@ void drop_privileges(const PrivilegeSettings& settings, const ExecUser& user, co
         sys::seccomp_set_filter(filter, "profile " + settings.seccomp);
     }
     //} TODO(09.3)
-    // 3. The bounding set: the capabilities no execve can ever give back,
-    //    even to a setuid-root program. Dropping needs CAP_SETPCAP, which we
-    //    hold until step 6.
+    // 3. The bounding set: what no execve can ever give back.
     // TODO(09.1): cut the bounding set to settings.capabilities: for every
     //   capability number cap from 0 to last_capability() (capabilities.hpp:
     //   the highest this kernel knows) whose bit, 1ULL << cap, is not in
@@ -426,10 +420,9 @@ void drop_privileges(const PrivilegeSettings& settings, const ExecUser& user, co
     //   comes from execve(2), and when root runs a program the kernel gives
     //   it every capability of the bounding set, whatever its parent held:
     //   as long as the bounding set is full, the container's first `sh` is
-    //   all-powerful again. A capability dropped from the bounding set never
-    //   comes back, not even through a setuid-root program. Dropping needs
-    //   CAP_SETPCAP, which Docker's set keeps and which we hold until step 6
-    //   anyway. Read capabilities(7): "Capability bounding set",
+    //   all-powerful again. A dropped capability never comes back, not even
+    //   through a setuid-root program. Dropping needs CAP_SETPCAP, which we
+    //   hold until step 6. Read capabilities(7): "Capability bounding set",
     //   "Transformation of capabilities during execve()" and "Capabilities
     //   and execution of programs by root"; prctl(2), PR_CAPBSET_DROP; and
     //   the book, chapter 09, "Capabilities: root, in 41 pieces".
@@ -443,9 +436,8 @@ void drop_privileges(const PrivilegeSettings& settings, const ExecUser& user, co
     //} TODO(09.1)
     // 4. Ambient capabilities survive execve for any program: none.
     sys::clear_ambient_capabilities();
-    // 5. Groups first, then the group id, then the user id: once the uid
-    //    is not 0, the kernel takes the permitted and effective sets away
-    //    (no SECBIT_KEEP_CAPS), and setgroups would be refused.
+    // 5. Groups, group id, user id: once the uid is not 0, the kernel
+    //    takes our capabilities away, and setgroups would be refused.
     // TODO(09.2): become the user: first the supplementary groups,
     //   sys::setgroups(user.groups), then sys::setresgid(user.gid), then
     //   sys::setresuid(user.uid) (real, effective and saved id at once, so
@@ -461,10 +453,7 @@ void drop_privileges(const PrivilegeSettings& settings, const ExecUser& user, co
     sys::setresgid(user.gid);
     sys::setresuid(user.uid);
     //} TODO(09.2)
-    // 6. The sets the command starts with: root keeps the container's
-    //    capabilities, another user none (execve would drop them anyway).
-    //    Inheritable stays empty: nothing passes to a program by its file
-    //    capabilities (CVE-2022-24769).
+    // 6. What the command starts with; inheritable empty (CVE-2022-24769).
     // TODO(09.2): then the sets the command starts with:
     //   sys::capset(keep, keep, 0), effective and permitted `keep`, which is
     //   settings.capabilities for root (user.uid == 0) and 0 for anyone
@@ -476,16 +465,12 @@ void drop_privileges(const PrivilegeSettings& settings, const ExecUser& user, co
     uint64_t keep = user.uid == 0 ? settings.capabilities : 0;
     sys::capset(keep, keep, 0);
     //} TODO(09.2)
-    // 7. With no_new_privs anyone may install a filter: it goes last, so it
-    //    only has to allow what the command does, not what we did above.
+    // 7. With no_new_privs, the filter goes last: anyone may install it.
     // TODO(09.3): with no_new_privs, install the filter here instead, last,
-    //   just before execve (runc does the same): any process with
-    //   no_new_privs may, and then the filter only has to allow what the
-    //   command does, not the setresuid() and capset() above. The same call
-    //   as in step 2, under the opposite condition: exactly one of the two
-    //   runs. A test reads the order in the trace, with and without
-    //   no-new-privileges. Read seccomp(2), SECCOMP_SET_MODE_FILTER, and the
-    //   book, chapter 09, "Where the filter goes".
+    //   just before execve, as runc does: then it only has to allow what the
+    //   command does. Step 2's call, under the opposite condition: exactly
+    //   one of the two runs (a test reads their order in the trace). Read
+    //   seccomp(2) and the book, chapter 09, "Where the filter goes".
     //{ TODO(09.3)
     if (!filter.empty() && settings.no_new_privs) {
         sys::seccomp_set_filter(filter, "profile " + settings.seccomp);
