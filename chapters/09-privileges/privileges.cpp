@@ -367,14 +367,18 @@ void Privileges::setup_after_root(Container& c) {
     } else if (!c.rootfs.empty()) {
         protect_more();
     }
+    become_user(settings_, filter_, c.env);
+}
+
+void become_user(const PrivilegeSettings& settings, const std::string& filter, std::vector<std::string>& env) {
     // The user, as the image names it: its /etc/passwd is ours now.
     ExecUser user =
-        resolve_user(settings_.user, settings_.group_add, read_or_empty("/etc/passwd"), read_or_empty("/etc/group"));
-    if (!settings_.user.empty()) {
-        std::erase_if(c.env, [](const std::string& kv) { return kv.rfind("HOME=", 0) == 0; });
-        c.env.push_back("HOME=" + user.home);
+        resolve_user(settings.user, settings.group_add, read_or_empty("/etc/passwd"), read_or_empty("/etc/group"));
+    if (!settings.user.empty()) {
+        std::erase_if(env, [](const std::string& kv) { return kv.rfind("HOME=", 0) == 0; });
+        env.push_back("HOME=" + user.home);
     }
-    drop_privileges(settings_, user, filter_);
+    drop_privileges(settings, user, filter);
 }
 
 //! [ch09-drop]

@@ -65,6 +65,11 @@ struct PrivilegeSettings {
 /// compiled seccomp program ("" for none). Used by `run` and `exec`.
 void drop_privileges(const PrivilegeSettings& settings, const ExecUser& user, const std::string& filter);
 
+/// The end of both `run` and `exec`, in the container's root: the user as
+/// the image's /etc/passwd and /etc/group name it (HOME set from it, with
+/// --user), then drop_privileges().
+void become_user(const PrivilegeSettings& settings, const std::string& filter, std::vector<std::string>& env);
+
 /// Chapter 09's feature (see the top of this file).
 class Privileges : public Feature {
 public:

@@ -19,7 +19,6 @@
 #include "state.hpp"
 #include "store.hpp"
 #include "trace.hpp"
-#include "users.hpp"
 
 namespace minidocker {
 
@@ -68,13 +67,7 @@ void extend_exec(Runtime& rt) {
                     return;
                 }
                 trace::Owner owner("09 privileges");
-                ExecUser user = resolve_user(p->settings.user, p->settings.group_add, read_or_empty("/etc/passwd"),
-                                             read_or_empty("/etc/group"));
-                if (!p->settings.user.empty()) {
-                    std::erase_if(env, [](const std::string& kv) { return kv.rfind("HOME=", 0) == 0; });
-                    env.push_back("HOME=" + user.home);
-                }
-                drop_privileges(p->settings, user, p->filter);
+                become_user(p->settings, p->filter, env);
             },
     });
 }
